@@ -1,0 +1,104 @@
+# netfence: one entry point.  make | make test | make unit | make root-test | make bench
+#                             make install | make vmlinux | make format | make clean
+# Quiet by default; V=1 shows the commands.
+
+BUILD      ?= build
+CC         ?= gcc
+CLANG      ?= clang
+BPFTOOL    ?= bpftool
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VERSION    := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+WARN       := -Wall -Wextra -Werror
+CFLAGS     ?= -O2 -g
+CFLAGS     += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD) \
+              -DNETFENCE_VERSION='"$(VERSION)"' -MMD -MP
+LDLIBS     := -lbpf -lelf -lz
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -I. -Iinclude \
+              -Wno-unused-parameter
+
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+USER_SRCS  := $(wildcard user/*.c)
+USER_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
+LIB_OBJS   := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+TOOL_SRCS  := $(wildcard tools/*.c)
+TOOL_BINS  := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
+
+.DELETE_ON_ERROR:
+.PHONY: all deps test unit root-test bench install uninstall vmlinux format clean
+
+all: $(BUILD)/netfence $(TOOL_BINS)
+
+deps:
+	$(Q)bash scripts/install-deps.sh
+
+$(BUILD) $(BUILD)/user $(BUILD)/tests $(BUILD)/tools:
+	$(Q)mkdir -p $@
+
+# bpf/foo.bpf.c -> build/foo.bpf.o -> build/foo.skel.h -> build/netfence
+$(BUILD)/%.bpf.o: bpf/%.bpf.c include/netfence.h vmlinux.h | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(BUILD)/user/%.o: user/%.c | $(BUILD)/user $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/netfence: $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) -o $@ $(LDFLAGS) $(LDLIBS) -lcmocka
+
+$(BUILD)/tools/%: tools/%.c | $(BUILD)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $(TOOL_LDLIBS_$*)
+
+# All tests: unit tests (no privileges), then the root suite on the real kernel.
+test: all $(UNIT_BINS)
+	$(Q)bash tests/run.sh all
+
+unit: $(UNIT_BINS)
+	$(Q)bash tests/run.sh unit
+
+root-test: all
+	$(Q)bash tests/run.sh root
+
+# Kernel types for CO-RE. Committed; regenerate on a machine with BTF.
+vmlinux:
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h.tmp
+	$(Q)mv vmlinux.h.tmp vmlinux.h
+
+format:
+	$(Q)clang-format -i bpf/*.c include/*.h user/*.c user/*.h tools/*.c tests/unit/*.c
+
+install: $(BUILD)/netfence
+	install -D -m 0755 $(BUILD)/netfence $(DESTDIR)$(PREFIX)/sbin/netfence
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/netfence
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(wildcard $(BUILD)/user/*.d $(BUILD)/tests/*.d $(BUILD)/tools/*.d)

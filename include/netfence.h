@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * netfence ABI: the contract between the BPF programs (bpf/) and the loader
+ * (user/). Map keys and values, verdicts, reasons and limits live here and
+ * nowhere else.
+ *
+ * Byte order is stated at every address and port field. "net" means network
+ * byte order (as on the wire and in struct sockaddr_in), "host" means the
+ * CPU's order.
+ */
+#ifndef NETFENCE_H
+#define NETFENCE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Limits. */
+#define NF_MAX_RESOLVERS	8	/* allowed DNS servers per policy */
+#define NF_PORT_BITMAP_BYTES	8192	/* one bit per TCP/UDP port */
+#define NF_ORIG_MAX_ENTRIES	65536	/* records awaiting the proxy, all policies */
+#define NF_BYPASS_MIN_ENTRIES	16	/* smallest bypass map the loader creates */
+#define NF_DNS_PORT		53
+
+/*
+ * The double-buffered policy: each agent cgroup has two policy slots and one
+ * "active" index. The loader writes the inactive slot completely, then flips
+ * the index with one store, so every hook sees either the whole old policy or
+ * the whole new one. NF_GEN_NONE closes the gate: every hook refuses.
+ */
+#define NF_GENERATIONS		2
+#define NF_GEN_NONE		0xffffffffu
+
+/* How destinations in 127.0.0.0/8, 0.0.0.0 and ::1 are treated. */
+enum nf_loopback {
+	/* The agent has its own network namespace: loopback is its own. */
+	NF_LOOPBACK_ALLOW = 0,
+	/* Loopback is the host: only the proxy and allowed host ports. */
+	NF_LOOPBACK_HOST = 1,
+};
+
+/* Policy flags (struct nf_policy.flags). */
+#define NF_F_TLS_PROXY		(1u << 0)	/* tls_proxy_* is set */
+#define NF_F_FWD_PROXY		(1u << 1)	/* fwd_proxy_* is set */
+
+/*
+ * One policy generation (value of the "policy" array map, NF_GENERATIONS
+ * entries). Port bitmaps are indexed by host-order port: bit (p & 7) of
+ * byte (p >> 3).
+ */
+struct nf_policy {
+	__u32 flags;
+	__u32 loopback;			/* enum nf_loopback */
+	__be32 proxy_addr;		/* net: intercept (HTTP) address */
+	__be32 tls_proxy_addr;		/* net: TLS intercept address */
+	__be32 fwd_proxy_addr;		/* net: explicit forward-proxy address */
+	__be16 proxy_port;		/* net */
+	__be16 tls_proxy_port;		/* net */
+	__be16 fwd_proxy_port;		/* net */
+	__u16 nr_resolvers;
+	__be32 resolvers[NF_MAX_RESOLVERS];	/* net */
+	__u8 redirect_ports[NF_PORT_BITMAP_BYTES];	/* to proxy */
+	__u8 tls_ports[NF_PORT_BITMAP_BYTES];		/* to TLS proxy */
+};
+
+/*
+ * Host bypass: a (gateway address, port) pair that goes direct. Key of the
+ * inner hash maps of "bypass" (an array of maps, one per generation); the
+ * value is unused (a __u8 0). Loopback in NF_LOOPBACK_HOST mode is looked up
+ * as 127.0.0.1.
+ */
+struct nf_bypass_key {
+	__be32 addr;	/* net */
+	__be16 port;	/* net */
+	__u16 pad;	/* zero */
+};
+
+/* The original destination of a redirected connection. */
+struct nf_orig {
+	__be32 addr;	/* net */
+	__be16 port;	/* net */
+	__u16 pad;
+};
+
+/*
+ * Key of the global "orig4" map, where the proxy's getsockopt responder finds
+ * the record: the connection's 4-tuple as the proxy sees it.
+ */
+struct nf_tuple {
+	__be32 client_addr;	/* net: the agent socket's local address */
+	__be32 proxy_addr;	/* net: where the connection was redirected */
+	__be16 client_port;	/* net */
+	__be16 proxy_port;	/* net */
+};
+
+/*
+ * Counters: a per-CPU array indexed by enum nf_stat. Verdicts for connect and
+ * send, then the proxy side.
+ */
+enum nf_stat {
+	/* allowed */
+	NF_STAT_REDIRECT = 0,	/* TCP redirected to the proxy */
+	NF_STAT_REDIRECT_TLS,	/* TCP redirected to the TLS proxy */
+	NF_STAT_BYPASS,		/* TCP to an allowed (gateway, port) pair */
+	NF_STAT_FWD_PROXY,	/* TCP to the forward-proxy port */
+	NF_STAT_DNS,		/* UDP or TCP to an allowed resolver, port 53 */
+	NF_STAT_LOOPBACK,	/* loopback in NF_LOOPBACK_ALLOW mode */
+	/* refused: connect() or sendmsg() fails with EPERM */
+	NF_STAT_DENY_PORT,	/* TCP port not redirected nor bypassed */
+	NF_STAT_DENY_UDP,	/* UDP other than DNS to an allowed resolver */
+	NF_STAT_DENY_IPV6,	/* native IPv6 destination */
+	NF_STAT_DENY_RESERVED,	/* metadata, multicast, broadcast, 0.0.0.0/8 */
+	NF_STAT_DENY_INTERCEPT,	/* straight to the proxy's intercept port */
+	NF_STAT_DENY_NOPOLICY,	/* gate closed: attach or detach under way */
+	NF_STAT_DENY_NORECORD,	/* could not store the original destination */
+	/* proxy side and record keeping */
+	NF_STAT_ORIG_STORED,	/* record moved to orig4 by sockops */
+	NF_STAT_ORIG_STORE_FAIL,
+	NF_STAT_ORIG_HIT,	/* SO_ORIGINAL_DST answered from a record */
+	NF_STAT_ORIG_MISS,	/* no record: answered NF_MISS_ADDR:NF_MISS_PORT */
+	NF_STAT_MAX,
+};
+
+#define NF_STAT_FIRST_DENY	NF_STAT_DENY_PORT
+
+/*
+ * A lookup miss is answered with an address where nothing listens. Squid
+ * then fails that one client with an error page and keeps serving everyone
+ * (a failed getsockopt would make Squid 5.7 stop accepting on the port).
+ */
+#define NF_MISS_ADDR		0x7f000001u	/* host: 127.0.0.1 */
+#define NF_MISS_PORT		1		/* host */
+
+/* getsockopt names the responder answers (from linux/netfilter_ipv4.h). */
+#define NF_SOL_IP		0
+#define NF_SOL_IPV6		41
+#define NF_SO_ORIGINAL_DST	80
+#define NF_IP6T_SO_ORIGINAL_DST	80
+
+#endif /* NETFENCE_H */
