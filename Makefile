@@ -20,8 +20,10 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 WARN       := -Wall -Wextra -Werror
+# snprintf into PATH_MAX buffers from bounded parts: truncation is checked where it can occur
+USER_WARN  := -Wno-format-truncation
 CFLAGS     ?= -O2 -g
-CFLAGS     += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD) \
+CFLAGS     += $(WARN) $(USER_WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD) \
               -DNETFENCE_VERSION='"$(VERSION)"' -MMD -MP
 LDLIBS     := -lbpf -lelf -lz
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -I. -Iinclude \
@@ -39,6 +41,7 @@ TOOL_SRCS  := $(wildcard tools/*.c)
 TOOL_BINS  := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 
 .DELETE_ON_ERROR:
+.SECONDARY: $(BPF_OBJS)
 .PHONY: all deps test unit root-test bench install uninstall vmlinux format clean
 
 all: $(BUILD)/netfence $(TOOL_BINS)

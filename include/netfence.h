@@ -24,12 +24,13 @@
 
 /*
  * The double-buffered policy: each agent cgroup has two policy slots and one
- * "active" index. The loader writes the inactive slot completely, then flips
- * the index with one store, so every hook sees either the whole old policy or
- * the whole new one. NF_GEN_NONE closes the gate: every hook refuses.
+ * "state" word. The loader writes the inactive slot completely, then flips
+ * the state with one store, so every hook sees either the whole old policy or
+ * the whole new one. State 0 (what a new map holds) is the closed gate: every
+ * hook refuses. State N (1..NF_GENERATIONS) means slot N - 1 is in force.
  */
 #define NF_GENERATIONS		2
-#define NF_GEN_NONE		0xffffffffu
+#define NF_GATE_CLOSED		0
 
 /* How destinations in 127.0.0.0/8, 0.0.0.0 and ::1 are treated. */
 enum nf_loopback {
@@ -113,6 +114,7 @@ enum nf_stat {
 	NF_STAT_DENY_INTERCEPT,	/* straight to the proxy's intercept port */
 	NF_STAT_DENY_NOPOLICY,	/* gate closed: attach or detach under way */
 	NF_STAT_DENY_NORECORD,	/* could not store the original destination */
+	NF_STAT_DENY_PROTO,	/* neither TCP nor UDP (raw, ICMP, MPTCP, ...) */
 	/* proxy side and record keeping */
 	NF_STAT_ORIG_STORED,	/* record moved to orig4 by sockops */
 	NF_STAT_ORIG_STORE_FAIL,
@@ -122,6 +124,19 @@ enum nf_stat {
 };
 
 #define NF_STAT_FIRST_DENY	NF_STAT_DENY_PORT
+
+/* Per-cgroup bookkeeping for status (the "meta" map); BPF never reads it. */
+#define NF_PATH_MAX		512
+struct nf_meta {
+	__u64 cgroup_id;
+	__u64 proxy_cgroup_id;		/* 0: no SO_ORIGINAL_DST responder */
+	__u64 attached_at;		/* CLOCK_REALTIME seconds, first attach */
+	__u64 updated_at;		/* CLOCK_REALTIME seconds, last policy */
+	__u32 generation;		/* policies written so far */
+	__u32 pad;
+	char cgroup_path[NF_PATH_MAX];
+	char proxy_cgroup_path[NF_PATH_MAX];
+};
 
 /*
  * A lookup miss is answered with an address where nothing listens. Squid

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The policy decision for one IPv4 destination: where the host bypass, the
+ * proxy ports, DNS and the refusals are decided. IPv6 hooks map v4-mapped
+ * destinations here, so both families get exactly one policy.
+ */
+#ifndef NETFENCE_BPF_VERDICT_H
+#define NETFENCE_BPF_VERDICT_H
+
+#define VERDICT_DENY	0	/* connect()/sendmsg() fails with EPERM */
+#define VERDICT_ALLOW	1
+
+#define AF_INET		2
+#define AF_INET6	10
+#define SOCK_STREAM	1
+#define SOCK_DGRAM	2
+#define IPPROTO_TCP	6
+#define IPPROTO_UDP	17
+
+#define IP4(a, b, c, d) ((__u32)(a) << 24 | (__u32)(b) << 16 | (__u32)(c) << 8 | (d))
+
+struct decision {
+	__u32 stat;		/* enum nf_stat */
+	bool allow;
+	bool redirect;		/* rewrite the destination to addr:port */
+	__be32 addr;		/* net */
+	__be16 port;		/* net */
+};
+
+static __always_inline void count(__u32 stat)
+{
+	__u64 *c = bpf_map_lookup_elem(&stats, &stat);
+
+	if (c)
+		*c += 1;
+}
+
+/* The policy in force and its slot, or NULL when the gate is closed. */
+static __always_inline const struct nf_policy *policy_in_force(__u32 *slot)
+{
+	__u32 zero = 0, *s = bpf_map_lookup_elem(&state, &zero);
+
+	if (!s || *s == NF_GATE_CLOSED || *s > NF_GENERATIONS)
+		return NULL;
+	*slot = *s - 1;
+	return bpf_map_lookup_elem(&policy, slot);
+}
+
+static __always_inline bool port_in(const __u8 *bitmap, __u16 port /* host */)
+{
+	__u32 idx = port >> 3;
+
+	/* keep the mask: the verifier must see the index bounded */
+	barrier_var(idx);
+	idx &= NF_PORT_BITMAP_BYTES - 1;
+	return bitmap[idx] & (1u << (port & 7));
+}
+
+static __always_inline bool is_resolver(const struct nf_policy *p, __be32 addr)
+{
+	for (int i = 0; i < NF_MAX_RESOLVERS; i++) {
+		if (i >= p->nr_resolvers)
+			break;
+		if (p->resolvers[i] == addr)
+			return true;
+	}
+	return false;
+}
+
+static __always_inline bool is_bypass(__u32 slot, __be32 addr, __be16 port)
+{
+	struct nf_bypass_key key = { .addr = addr, .port = port };
+	void *inner = bpf_map_lookup_elem(&bypass, &slot);
+
+	return inner && bpf_map_lookup_elem(inner, &key);
+}
+
+/* 0.0.0.0 connects to the local host, like 127.0.0.0/8. */
+static __always_inline bool is_loopback4(__u32 a /* host */)
+{
+	return (a >> 24) == 127 || a == 0;
+}
+
+/* Destinations refused whatever the policy says. */
+static __always_inline bool is_reserved4(__u32 a /* host */)
+{
+	return a == IP4(169, 254, 169, 254) ||	/* cloud metadata */
+	       (a >> 28) == 0xe ||		/* multicast 224.0.0.0/4 */
+	       (a >> 28) == 0xf ||		/* 240.0.0.0/4, broadcast */
+	       (a >> 24) == 0;			/* 0.0.0.0/8 ("this network") */
+}
+
+static __always_inline void deny(struct decision *d, __u32 stat)
+{
+	d->allow = false;
+	d->stat = stat;
+}
+
+static __always_inline void allow(struct decision *d, __u32 stat)
+{
+	d->allow = true;
+	d->stat = stat;
+}
+
+/*
+ * Decide for an IPv4 destination. proto is the socket's protocol; addr and
+ * port are as the application asked (net order).
+ */
+static __always_inline void decide4(struct decision *d, __u32 proto,
+				    __be32 addr, __be16 port)
+{
+	const struct nf_policy *p;
+	__u32 slot, a = bpf_ntohl(addr);
+	__u16 hport = bpf_ntohs(port);
+	bool loopback;
+
+	d->redirect = false;
+	p = policy_in_force(&slot);
+	if (!p)
+		return deny(d, NF_STAT_DENY_NOPOLICY);
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return deny(d, NF_STAT_DENY_PROTO);
+
+	loopback = is_loopback4(a);
+	if (loopback) {
+		if (p->loopback == NF_LOOPBACK_ALLOW)
+			return allow(d, NF_STAT_LOOPBACK);
+		/* the host's own loopback: governed like the host gateway */
+	} else if (is_reserved4(a)) {
+		return deny(d, NF_STAT_DENY_RESERVED);
+	}
+
+	if (hport == NF_DNS_PORT && is_resolver(p, addr))
+		return allow(d, NF_STAT_DNS);
+	if (proto != IPPROTO_TCP)
+		return deny(d, NF_STAT_DENY_UDP);
+
+	if ((p->flags & NF_F_FWD_PROXY) && addr == p->fwd_proxy_addr &&
+	    port == p->fwd_proxy_port)
+		return allow(d, NF_STAT_FWD_PROXY);
+	/* straight to an intercept port would be a lookup miss at the proxy */
+	if ((addr == p->proxy_addr && port == p->proxy_port) ||
+	    ((p->flags & NF_F_TLS_PROXY) && addr == p->tls_proxy_addr &&
+	     port == p->tls_proxy_port))
+		return deny(d, NF_STAT_DENY_INTERCEPT);
+
+	if (is_bypass(slot, loopback ? bpf_htonl(IP4(127, 0, 0, 1)) : addr, port))
+		return allow(d, NF_STAT_BYPASS);
+
+	if (port_in(p->tls_ports, hport)) {
+		allow(d, NF_STAT_REDIRECT_TLS);
+		d->redirect = true;
+		if (p->flags & NF_F_TLS_PROXY) {
+			d->addr = p->tls_proxy_addr;
+			d->port = p->tls_proxy_port;
+		} else {
+			d->addr = p->proxy_addr;
+			d->port = p->proxy_port;
+		}
+		return;
+	}
+	if (port_in(p->redirect_ports, hport)) {
+		allow(d, NF_STAT_REDIRECT);
+		d->redirect = true;
+		d->addr = p->proxy_addr;
+		d->port = p->proxy_port;
+		return;
+	}
+	deny(d, NF_STAT_DENY_PORT);
+}
+
+#endif /* NETFENCE_BPF_VERDICT_H */

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* cgroup v2: finding the mount, validating paths, cgroup ids. */
+#ifndef NETFENCE_CGROUP_H
+#define NETFENCE_CGROUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CGROUP_PATH_MAX 512
+
+struct cgroup_ref {
+	int fd;			/* O_RDONLY|O_DIRECTORY, or -1 */
+	uint64_t id;		/* the kernel's cgroup id */
+	char path[CGROUP_PATH_MAX];	/* canonical absolute path */
+};
+
+/*
+ * The first cgroup2 mount in mounts_path (normally /proc/self/mounts).
+ * Returns 0 or -ENOENT.
+ */
+int cgroup2_mount(const char *mounts_path, char *out, size_t len);
+
+/*
+ * Opens a cgroup v2 directory. PATH is absolute, or relative to the cgroup2
+ * mount. Fills ref (fd, id, canonical path). On failure returns a negative
+ * errno and a reason in err (no flag name): does not exist, not a directory,
+ * not on a cgroup v2 file system, no cgroup2 mount.
+ */
+int cgroup_open(const char *path, struct cgroup_ref *ref, char *err,
+		size_t errlen);
+void cgroup_close(struct cgroup_ref *ref);
+
+/* The cgroup v2 path of a process (from /proc/PID/cgroup), absolute. */
+int cgroup_of_pid(int pid, char *out, size_t len);
+
+#endif /* NETFENCE_CGROUP_H */

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* netfence attach / detach: put a cgroup under policy, and take it off. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "commands.h"
+#include "enforce.h"
+#include "json.h"
+#include "log.h"
+#include "parse.h"
+#include "policy.h"
+
+const char attach_usage[] =
+	"Usage: netfence attach --cgroup PATH --proxy IP:PORT [OPTIONS]\n"
+	"Put a cgroup v2 under an egress policy. The policy is pinned in bpffs and\n"
+	"keeps holding after netfence exits; attaching again replaces it atomically.\n"
+	"\n"
+	"  --cgroup PATH            the agent's cgroup (absolute, or relative to the cgroup2 mount)\n"
+	"  --proxy IP:PORT          the proxy's intercept port: redirected connections go here\n"
+	"  --tls-proxy IP:PORT      the proxy's TLS intercept port (TLS ports go here)\n"
+	"  --forward-proxy IP:PORT  the proxy's forward-proxy port (HTTP_PROXY clients), direct\n"
+	"  --proxy-cgroup PATH      the proxy's cgroup: gets the SO_ORIGINAL_DST responder\n"
+	"  --enable-host-access     let (host gateway, allowed port) pairs go direct\n"
+	"  --host-gateway ADDR[,ADDR...]  gateway IPs or names (default: host.docker.internal)\n"
+	"  --allow-host-ports SPEC  gateway ports that go direct (default: 80,443)\n"
+	"  --dns-servers IP[,IP...] allowed resolvers, port 53 (default: /etc/resolv.conf)\n"
+	"  --redirect-ports SPEC    TCP ports redirected to the proxy (default: 80,443)\n"
+	"  --tls-ports SPEC         of those, the ones sent to --tls-proxy (default: 443)\n"
+	"  --loopback allow|host    loopback is the agent's own (allow, default) or the\n"
+	"                           host's, governed like the host gateway (host)\n"
+	"\n"
+	"SPEC: comma-separated ports and ranges N-M, each 1-65535. Dangerous ports\n"
+	"(22, 23, 25, 3306, 5432, 6379, ...) are never redirected nor allowed.\n";
+
+const char detach_usage[] =
+	"Usage: netfence detach --cgroup PATH\n"
+	"Remove everything attach made for the cgroup. Exit 1 if it has no policy.\n";
+
+void print_usage(const char *usage)
+{
+	fputs(usage, stdout);
+}
+
+int require_root(const char *what)
+{
+	char mnt[512];
+
+	if (geteuid() != 0) {
+		p_err("netfence %s needs root (CAP_SYS_ADMIN, CAP_BPF, CAP_NET_ADMIN)",
+		      what);
+		return EXIT_FAIL;
+	}
+	if (cgroup2_mount("/proc/self/mounts", mnt, sizeof(mnt))) {
+		p_err("no cgroup v2 file system is mounted");
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+/* Reports an unknown option or a missing argument from getopt_long. */
+static int bad_option(char **argv, int c)
+{
+	const char *arg = argv[optind - 1];
+
+	if (c == ':')
+		p_err("%s needs a value", arg);
+	else
+		p_err("unknown option '%s'", arg);
+	return EXIT_USAGE;
+}
+
+static int open_cgroup(const char *flag, const char *path,
+		       struct cgroup_ref *ref)
+{
+	char why[256];
+
+	if (cgroup_open(path, ref, why, sizeof(why))) {
+		p_err("%s '%s': %s", flag, path, why);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+static void print_attached(const struct cgroup_ref *cg,
+			   const struct cgroup_ref *proxy_cg,
+			   const struct policy *pol,
+			   const struct attach_result *res)
+{
+	char buf[32];
+
+	if (json_output) {
+		struct json *j = json_new(stdout);
+
+		json_object_begin(j);
+		json_kv_str(j, "cgroup", cg->path);
+		json_kv_uint(j, "cgroup_id", cg->id);
+		json_kv_str(j, "proxy_cgroup", proxy_cg ? proxy_cg->path : NULL);
+		json_kv_bool(j, "replaced", res->replaced);
+		json_kv_uint(j, "generation", res->generation);
+		json_kv_uint(j, "bypass_entries", pol->n_bypass);
+		json_kv_uint(j, "resolvers", pol->pol.nr_resolvers);
+		json_object_end(j);
+		json_end(j);
+		return;
+	}
+	format_endpoint4(pol->pol.proxy_addr, pol->pol.proxy_port, buf);
+	printf("%s %s: redirect to %s, %zu bypass pair%s, %u resolver%s%s%s\n",
+	       res->replaced ? "replaced policy on" : "attached to", cg->path,
+	       buf, pol->n_bypass, pol->n_bypass == 1 ? "" : "s",
+	       pol->pol.nr_resolvers, pol->pol.nr_resolvers == 1 ? "" : "s",
+	       proxy_cg ? ", SO_ORIGINAL_DST responder on " : "",
+	       proxy_cg ? proxy_cg->path : "");
+}
+
+int do_attach(int argc, char **argv)
+{
+	struct cgroup_ref cg = { .fd = -1 }, proxy_cg = { .fd = -1 };
+	struct attach_result res = { 0 };
+	struct policy_opts o;
+	struct policy pol = { 0 };
+	char err[512];
+	int c, ret;
+
+	policy_opts_init(&o);
+	struct option longopts[OPT_POLICY_END - OPT_CGROUP + 2];
+	size_t n = 0;
+
+	for (const struct option *p = policy_options; p->name; p++)
+		longopts[n++] = *p;
+	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	longopts[n] = (struct option){ 0 };
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			print_usage(attach_usage);
+			return EXIT_OK;
+		}
+		if (c == '?' || c == ':')
+			return bad_option(argv, c);
+		if (policy_opt_set(&o, c, optarg, err, sizeof(err))) {
+			p_err("%s", err);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		p_err("unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!o.cgroup) {
+		p_err("--cgroup PATH is required");
+		return EXIT_USAGE;
+	}
+	if (policy_build(&o, &pol, err, sizeof(err))) {
+		p_err("%s", err);
+		return EXIT_USAGE;
+	}
+	ret = require_root("attach");
+	if (ret)
+		goto out;
+	ret = open_cgroup("--cgroup", o.cgroup, &cg);
+	if (ret)
+		goto out;
+	if (o.proxy_cgroup) {
+		ret = open_cgroup("--proxy-cgroup", o.proxy_cgroup, &proxy_cg);
+		if (ret)
+			goto out;
+		if (proxy_cg.id == cg.id) {
+			p_err("--proxy-cgroup '%s': the proxy must not run in the agent's cgroup",
+			      o.proxy_cgroup);
+			ret = EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (enforce_attach(&cg, o.proxy_cgroup ? &proxy_cg : NULL, &pol, &res,
+			   err, sizeof(err))) {
+		p_err("%s", err);
+		ret = EXIT_FAIL;
+		goto out;
+	}
+	print_attached(&cg, o.proxy_cgroup ? &proxy_cg : NULL, &pol, &res);
+	ret = EXIT_OK;
+out:
+	cgroup_close(&cg);
+	cgroup_close(&proxy_cg);
+	policy_free(&pol);
+	return ret;
+}
+
+int do_detach(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "cgroup", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct cgroup_ref cg = { .fd = -1 };
+	const char *path = NULL;
+	char err[512] = "", why[256];
+	int c, ret;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			print_usage(detach_usage);
+			return EXIT_OK;
+		case 'c':
+			if (path) {
+				p_err("--cgroup given twice");
+				return EXIT_USAGE;
+			}
+			path = optarg;
+			break;
+		default:
+			return bad_option(argv, c);
+		}
+	}
+	if (optind < argc) {
+		p_err("unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!path || !*path) {
+		p_err("--cgroup PATH is required");
+		return EXIT_USAGE;
+	}
+	ret = require_root("detach");
+	if (ret)
+		return ret;
+	/* a cgroup removed since attach is found by the path recorded then */
+	if (cgroup_open(path, &cg, why, sizeof(why)))
+		ret = enforce_detach(0, path, err, sizeof(err));
+	else
+		ret = enforce_detach(cg.id, NULL, err, sizeof(err));
+	cgroup_close(&cg);
+	if (ret == -ENOENT) {
+		p_err("--cgroup '%s': no netfence policy is attached", path);
+		return EXIT_FAIL;
+	}
+	if (ret) {
+		p_err("%s", err);
+		return EXIT_FAIL;
+	}
+	if (json_output) {
+		struct json *j = json_new(stdout);
+
+		json_object_begin(j);
+		json_kv_str(j, "detached", cg.path[0] ? cg.path : path);
+		json_object_end(j);
+		json_end(j);
+	} else {
+		printf("detached %s\n", cg.path[0] ? cg.path : path);
+	}
+	return EXIT_OK;
+}

@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* netfence status: the attached cgroups, their policy, their counters. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cgroup.h"
+#include "commands.h"
+#include "enforce.h"
+#include "json.h"
+#include "log.h"
+#include "parse.h"
+
+const char status_usage[] =
+	"Usage: netfence status [--cgroup PATH]\n"
+	"Show the attached cgroups (or one), their policy and their counters.\n";
+
+static const char *state_name(const struct policy_state *ps)
+{
+	if (!ps->complete)
+		return "incomplete";	/* a killed attach: everything refused */
+	if (ps->state == NF_GATE_CLOSED)
+		return "closed";	/* everything refused */
+	if (!ps->cgroup_exists)
+		return "cgroup-gone";
+	return "enforcing";
+}
+
+static void ports_str(const uint8_t *bm, char *buf, size_t len)
+{
+	if (portset_format(bm, buf, len) < 0)
+		snprintf(buf, len, "(too many to list)");
+}
+
+static void json_policy(struct json *j, const struct policy_state *ps)
+{
+	const struct nf_policy *p = &ps->pol;
+	char buf[4096];
+
+	json_key(j, "policy");
+	if (ps->state == NF_GATE_CLOSED) {
+		json_null(j);
+		return;
+	}
+	json_object_begin(j);
+	format_endpoint4(p->proxy_addr, p->proxy_port, buf);
+	json_kv_str(j, "proxy", buf);
+	if (p->flags & NF_F_TLS_PROXY)
+		format_endpoint4(p->tls_proxy_addr, p->tls_proxy_port, buf);
+	json_kv_str(j, "tls_proxy", p->flags & NF_F_TLS_PROXY ? buf : NULL);
+	if (p->flags & NF_F_FWD_PROXY)
+		format_endpoint4(p->fwd_proxy_addr, p->fwd_proxy_port, buf);
+	json_kv_str(j, "forward_proxy", p->flags & NF_F_FWD_PROXY ? buf : NULL);
+	json_kv_str(j, "loopback", p->loopback == NF_LOOPBACK_HOST ? "host" : "allow");
+	ports_str(p->redirect_ports, buf, sizeof(buf));
+	json_kv_str(j, "redirect_ports", buf);
+	ports_str(p->tls_ports, buf, sizeof(buf));
+	json_kv_str(j, "tls_ports", buf);
+	json_key(j, "dns_servers");
+	json_array_begin(j);
+	for (int i = 0; i < p->nr_resolvers && i < NF_MAX_RESOLVERS; i++) {
+		format_ipv4(p->resolvers[i], buf);
+		json_str(j, buf);
+	}
+	json_array_end(j);
+	json_kv_uint(j, "bypass_entries", ps->n_bypass);
+	json_key(j, "bypass");
+	json_array_begin(j);
+	for (size_t i = 0; i < ps->n_bypass && i < 256; i++) {
+		format_endpoint4(ps->bypass[i].addr, ps->bypass[i].port, buf);
+		json_str(j, buf);
+	}
+	json_array_end(j);
+	json_object_end(j);
+}
+
+static int show_json(const struct policy_state *ps, void *ctx)
+{
+	struct json *j = ctx;
+
+	json_object_begin(j);
+	json_kv_str(j, "cgroup", ps->meta.cgroup_path);
+	json_kv_uint(j, "cgroup_id", ps->meta.cgroup_id);
+	json_kv_str(j, "proxy_cgroup", ps->meta.proxy_cgroup_path[0] ?
+					       ps->meta.proxy_cgroup_path : NULL);
+	json_kv_str(j, "state", state_name(ps));
+	json_kv_str(j, "pin_dir", ps->dir);
+	json_kv_uint(j, "generation", ps->meta.generation);
+	json_kv_uint(j, "attached_at", ps->meta.attached_at);
+	json_kv_uint(j, "updated_at", ps->meta.updated_at);
+	json_kv_int(j, "links", ps->links);
+	json_kv_int(j, "links_attached", ps->links_attached);
+	json_policy(j, ps);
+	json_key(j, "counters");
+	json_object_begin(j);
+	for (int s = 0; s < NF_STAT_MAX; s++)
+		json_kv_uint(j, nf_stat_name(s), ps->stats[s]);
+	json_object_end(j);
+	json_object_end(j);
+	return 0;
+}
+
+static int show_text(const struct policy_state *ps, void *ctx)
+{
+	const struct nf_policy *p = &ps->pol;
+	char buf[4096];
+
+	(void)ctx;
+	printf("%s (cgroup id %" PRIu64 "): %s, generation %u, %d/%d links attached\n",
+	       ps->meta.cgroup_path[0] ? ps->meta.cgroup_path : ps->dir,
+	       (uint64_t)ps->meta.cgroup_id, state_name(ps), ps->meta.generation,
+	       ps->links_attached, ps->links);
+	if (ps->state != NF_GATE_CLOSED) {
+		format_endpoint4(p->proxy_addr, p->proxy_port, buf);
+		printf("  proxy %s", buf);
+		if (p->flags & NF_F_TLS_PROXY) {
+			format_endpoint4(p->tls_proxy_addr, p->tls_proxy_port, buf);
+			printf(", tls %s", buf);
+		}
+		if (p->flags & NF_F_FWD_PROXY) {
+			format_endpoint4(p->fwd_proxy_addr, p->fwd_proxy_port, buf);
+			printf(", forward %s", buf);
+		}
+		printf(", loopback %s\n",
+		       p->loopback == NF_LOOPBACK_HOST ? "host" : "allow");
+		ports_str(p->redirect_ports, buf, sizeof(buf));
+		printf("  redirect ports %s; ", buf);
+		ports_str(p->tls_ports, buf, sizeof(buf));
+		printf("tls ports %s\n", buf);
+		printf("  dns servers:");
+		for (int i = 0; i < p->nr_resolvers && i < NF_MAX_RESOLVERS; i++) {
+			format_ipv4(p->resolvers[i], buf);
+			printf(" %s", buf);
+		}
+		printf("%s\n", p->nr_resolvers ? "" : " none");
+		printf("  host bypass: %zu pair%s", ps->n_bypass,
+		       ps->n_bypass == 1 ? "" : "s");
+		for (size_t i = 0; i < ps->n_bypass && i < 8; i++) {
+			format_endpoint4(ps->bypass[i].addr, ps->bypass[i].port, buf);
+			printf(" %s", buf);
+		}
+		printf("%s\n", ps->n_bypass > 8 ? " ..." : "");
+	}
+	if (ps->meta.proxy_cgroup_path[0])
+		printf("  SO_ORIGINAL_DST responder on %s\n",
+		       ps->meta.proxy_cgroup_path);
+	printf("  counters:");
+	for (int s = 0; s < NF_STAT_MAX; s++) {
+		if (ps->stats[s])
+			printf(" %s=%" PRIu64, nf_stat_name(s), ps->stats[s]);
+	}
+	printf("\n");
+	return 0;
+}
+
+int do_status(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "cgroup", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct cgroup_ref cg = { .fd = -1 };
+	const char *path = NULL;
+	struct json *j = NULL;
+	char err[512], why[256];
+	int c, n, ret;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			print_usage(status_usage);
+			return EXIT_OK;
+		case 'c':
+			if (path) {
+				p_err("--cgroup given twice");
+				return EXIT_USAGE;
+			}
+			path = optarg;
+			break;
+		default:
+			p_err(c == ':' ? "%s needs a value" : "unknown option '%s'",
+			      argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		p_err("unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	ret = require_root("status");
+	if (ret)
+		return ret;
+	if (path && cgroup_open(path, &cg, why, sizeof(why))) {
+		p_err("--cgroup '%s': %s", path, why);
+		return EXIT_USAGE;
+	}
+	cgroup_close(&cg);
+
+	if (json_output) {
+		j = json_new(stdout);
+		json_array_begin(j);
+	}
+	n = enforce_list(path ? cg.id : 0, json_output ? show_json : show_text,
+			 j, err, sizeof(err));
+	if (j) {
+		json_array_end(j);
+		if (n >= 0)
+			json_end(j);
+		else
+			free(j);
+	}
+	if (n < 0) {
+		p_err("%s", err);
+		return EXIT_FAIL;
+	}
+	if (!n && !json_output)
+		printf("no cgroup is under a netfence policy%s\n",
+		       path ? " (none on that path)" : "");
+	return path && !n ? EXIT_FAIL : EXIT_OK;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The commands: each returns an exit status (EXIT_OK, EXIT_FAIL, EXIT_USAGE). */
+#ifndef NETFENCE_COMMANDS_H
+#define NETFENCE_COMMANDS_H
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;	/* the synopsis and flags, shown by --help */
+};
+
+int do_attach(int argc, char **argv);
+int do_detach(int argc, char **argv);
+int do_status(int argc, char **argv);
+
+extern const char attach_usage[];
+extern const char detach_usage[];
+extern const char status_usage[];
+
+/* Prints a command's usage to stdout (for --help). */
+void print_usage(const char *usage);
+
+/* Root and a cgroup v2 mount; prints the error. 0 or an exit status. */
+int require_root(const char *what);
+
+#endif /* NETFENCE_COMMANDS_H */

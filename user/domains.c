@@ -1,0 +1,677 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Domain allow and block lists: parsing of --allow-domains style specs and
+ * list files, and the reference verdict (domain_check). Items are checked
+ * strictly here because they end up, verbatim, in Squid's configuration.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "domains.h"
+
+/* Longest rendering of a user value inside a reason, quotes included. */
+#define SHOW_BUF 72
+#define WHY_BUF 160
+
+static void __attribute__((format(printf, 3, 4)))
+set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * s[0..len) as a string that is safe on a terminal, in double quotes when
+ * quote is set: quote and backslash escaped, bytes outside printable ASCII
+ * as \xNN, long values cut with "...".
+ */
+static const char *show_q(char buf[SHOW_BUF], const char *s, size_t len,
+			  bool quote)
+{
+	size_t o = 0, i;
+
+	if (quote)
+		buf[o++] = '"';
+	for (i = 0; i < len; i++) {
+		unsigned char c = s[i];
+		char tmp[5];
+		size_t w;
+
+		if (c == '"' || c == '\\') {
+			tmp[0] = '\\';
+			tmp[1] = c;
+			w = 2;
+		} else if (c >= 0x20 && c < 0x7f) {
+			tmp[0] = c;
+			w = 1;
+		} else {
+			snprintf(tmp, sizeof(tmp), "\\x%02x", c);
+			w = 4;
+		}
+		/* room for this, "...", the closing quote and the NUL */
+		if (o + w + 5 > SHOW_BUF) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		memcpy(buf + o, tmp, w);
+		o += w;
+	}
+	if (quote)
+		buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
+static const char *show(char buf[SHOW_BUF], const char *s, size_t len)
+{
+	return show_q(buf, s, len, true);
+}
+
+static bool is_name_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+	       c == '_' || c == '.';
+}
+
+static bool all_digits(const char *s, size_t len)
+{
+	size_t i;
+
+	if (!len)
+		return false;
+	for (i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* Whether s is a canonical dotted quad (no leading zeros, each part <= 255). */
+static bool is_ipv4(const char *s)
+{
+	struct in_addr a;
+
+	return inet_pton(AF_INET, s, &a) == 1;
+}
+
+/*
+ * Checks a lowercase name without trailing dot and without "*.". strict
+ * (items of a list) also refuses a label that starts or ends with '-'; hosts
+ * being checked are held to RFC 1035 lengths and characters only. On
+ * success *numeric_tail says whether the last label is all digits.
+ */
+static int check_name(const char *n, size_t len, bool strict,
+		      bool *numeric_tail, char *why, size_t whylen)
+{
+	size_t i, start = 0;
+
+	if (!len) {
+		set_err(why, whylen, "empty name");
+		return -EINVAL;
+	}
+	if (len > DOM_NAME_MAX) {
+		set_err(why, whylen, "name longer than %d characters",
+			DOM_NAME_MAX);
+		return -EINVAL;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char c = n[i];
+
+		if (!is_name_char(c)) {
+			if (c > 0x20 && c < 0x7f)
+				set_err(why, whylen,
+					"character '%c' not allowed", c);
+			else
+				set_err(why, whylen,
+					"character \\x%02x not allowed", c);
+			return -EINVAL;
+		}
+	}
+	for (i = 0; i <= len; i++) {
+		size_t llen;
+
+		if (i < len && n[i] != '.')
+			continue;
+		llen = i - start;
+		if (!llen) {
+			set_err(why, whylen, "empty label");
+			return -EINVAL;
+		}
+		if (llen > DOM_LABEL_MAX) {
+			set_err(why, whylen, "label longer than %d characters",
+				DOM_LABEL_MAX);
+			return -EINVAL;
+		}
+		if (strict && (n[start] == '-' || n[i - 1] == '-')) {
+			set_err(why, whylen,
+				"label starts or ends with a hyphen");
+			return -EINVAL;
+		}
+		if (i == len)
+			*numeric_tail = all_digits(n + start, llen);
+		start = i + 1;
+	}
+	return 0;
+}
+
+/*
+ * Parses one item (already trimmed, len > 0) into r; r->name is allocated.
+ * On error writes the reason (without the item) into why.
+ */
+static int parse_item(const char *s, size_t len, struct domain_rule *r,
+		      char *why, size_t whylen)
+{
+	unsigned scheme = DOM_ANY;
+	bool wildcard = false, numeric_tail = false, is_ip = false;
+	const char *p = s, *slash;
+	size_t plen = len, i;
+	char name[DOM_NAME_MAX + 1];
+	int err;
+
+	/* Bytes that could start another config line, a comment or a quote. */
+	for (i = 0; i < len; i++) {
+		unsigned char c = s[i];
+
+		if (c == '\n' || c == '\r') {
+			set_err(why, whylen, "newline not allowed");
+			return -EINVAL;
+		}
+		if (c < 0x20 && c != '\t') {
+			set_err(why, whylen, "control character not allowed");
+			return -EINVAL;
+		}
+		if (c == 0x7f) {
+			set_err(why, whylen, "control character not allowed");
+			return -EINVAL;
+		}
+		if (c >= 0x80) {
+			set_err(why, whylen,
+				"non-ASCII character (write an internationalised name in its xn-- form)");
+			return -EINVAL;
+		}
+		if (c == ' ' || c == '\t') {
+			set_err(why, whylen, "space inside an item");
+			return -EINVAL;
+		}
+		if (c == '#') {
+			set_err(why, whylen, "'#' not allowed");
+			return -EINVAL;
+		}
+		if (c == '"' || c == '\'' || c == '`') {
+			set_err(why, whylen, "quote not allowed");
+			return -EINVAL;
+		}
+		if (c == '\\') {
+			set_err(why, whylen, "backslash not allowed");
+			return -EINVAL;
+		}
+	}
+
+	if (plen >= 7 && !strncasecmp(p, "http://", 7)) {
+		scheme = DOM_HTTP;
+		p += 7;
+		plen -= 7;
+	} else if (plen >= 8 && !strncasecmp(p, "https://", 8)) {
+		scheme = DOM_HTTPS;
+		p += 8;
+		plen -= 8;
+	} else if (memmem(p, plen, "://", 3)) {
+		set_err(why, whylen,
+			"only http:// and https:// may precede a name");
+		return -EINVAL;
+	}
+
+	slash = memchr(p, '/', plen);
+	if (slash) {
+		/* "https://c.net/" is tolerated, "https://c.net/x" is not. */
+		if (slash == p || (size_t)(slash - p) != plen - 1) {
+			set_err(why, whylen, "a path is not allowed");
+			return -EINVAL;
+		}
+		plen--;
+	}
+	if (memchr(p, '[', plen) || memchr(p, ']', plen)) {
+		set_err(why, whylen, "IPv6 addresses are not supported");
+		return -EINVAL;
+	}
+	if (memchr(p, ':', plen)) {
+		const char *c1 = memchr(p, ':', plen);
+
+		if (memchr(c1 + 1, ':', plen - (size_t)(c1 + 1 - p)))
+			set_err(why, whylen,
+				"IPv6 addresses are not supported");
+		else
+			set_err(why, whylen, "a port is not allowed");
+		return -EINVAL;
+	}
+	if (memchr(p, '@', plen)) {
+		set_err(why, whylen, "user info ('@') is not allowed");
+		return -EINVAL;
+	}
+
+	/* One trailing dot is the same name. */
+	if (plen && p[plen - 1] == '.')
+		plen--;
+	if (!plen) {
+		set_err(why, whylen, "empty name");
+		return -EINVAL;
+	}
+
+	if (p[0] == '*') {
+		if (plen == 1) {
+			set_err(why, whylen, "\"*\" would allow every name");
+			return -EINVAL;
+		}
+		if (p[1] != '.') {
+			set_err(why, whylen,
+				"'*' is only allowed as a leading \"*.\"");
+			return -EINVAL;
+		}
+		wildcard = true;
+		p += 2;
+		plen -= 2;
+		if (!plen) {
+			set_err(why, whylen, "empty name after \"*.\"");
+			return -EINVAL;
+		}
+	}
+	if (memchr(p, '*', plen)) {
+		set_err(why, whylen, "'*' is only allowed as a leading \"*.\"");
+		return -EINVAL;
+	}
+	if (plen > DOM_NAME_MAX) {
+		set_err(why, whylen, "name longer than %d characters",
+			DOM_NAME_MAX);
+		return -EINVAL;
+	}
+	for (i = 0; i < plen; i++) {
+		unsigned char c = p[i];
+
+		name[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+	}
+	name[plen] = '\0';
+
+	err = check_name(name, plen, true, &numeric_tail, why, whylen);
+	if (err)
+		return err;
+
+	if (numeric_tail) {
+		if (!is_ipv4(name)) {
+			set_err(why, whylen,
+				"numeric last label, and not a dotted-quad IPv4 address");
+			return -EINVAL;
+		}
+		if (wildcard) {
+			set_err(why, whylen,
+				"\"*.\" cannot precede an IP address");
+			return -EINVAL;
+		}
+		is_ip = true;
+	} else if (!memchr(name, '.', plen)) {
+		if (wildcard)
+			set_err(why, whylen,
+				"\"*.%s\" would allow a whole top-level domain (a wildcard needs two labels after \"*.\")",
+				name);
+		else
+			set_err(why, whylen,
+				"a single-label name would allow a whole top-level domain");
+		return -EINVAL;
+	}
+
+	r->name = strdup(name);
+	if (!r->name) {
+		set_err(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	r->scheme = scheme;
+	r->wildcard = wildcard;
+	r->is_ip = is_ip;
+	return 0;
+}
+
+void domain_list_free(struct domain_list *l)
+{
+	size_t i;
+
+	if (!l)
+		return;
+	for (i = 0; i < l->n; i++)
+		free(l->v[i].name);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+	l->cap = 0;
+}
+
+static int list_reserve(struct domain_list *l, size_t extra)
+{
+	struct domain_rule *v;
+	size_t cap;
+
+	if (l->n + extra <= l->cap)
+		return 0;
+	if (extra > SIZE_MAX / sizeof(*v) / 2 - l->n)
+		return -ENOMEM;
+	cap = l->cap ? l->cap : 16;
+	while (cap < l->n + extra)
+		cap *= 2;
+	v = realloc(l->v, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	l->v = v;
+	l->cap = cap;
+	return 0;
+}
+
+static int rule_cmp(const void *a, const void *b)
+{
+	const struct domain_rule *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c)
+		return c;
+	if (x->wildcard != y->wildcard)
+		return x->wildcard ? 1 : -1;
+	if (x->is_ip != y->is_ip)
+		return x->is_ip ? 1 : -1;
+	return 0;
+}
+
+/*
+ * Moves every rule of tmp into l (tmp is left empty), then sorts l and
+ * merges equal rules. Cannot fail once the room is reserved.
+ */
+static int list_merge(struct domain_list *l, struct domain_list *tmp)
+{
+	size_t i, o;
+	int err;
+
+	err = list_reserve(l, tmp->n);
+	if (err)
+		return err;
+	memcpy(l->v + l->n, tmp->v, tmp->n * sizeof(*tmp->v));
+	l->n += tmp->n;
+	free(tmp->v);
+	tmp->v = NULL;
+	tmp->n = tmp->cap = 0;
+
+	if (!l->n)
+		return 0;
+	qsort(l->v, l->n, sizeof(*l->v), rule_cmp);
+	for (i = 1, o = 0; i < l->n; i++) {
+		if (!rule_cmp(&l->v[o], &l->v[i])) {
+			l->v[o].scheme |= l->v[i].scheme;
+			free(l->v[i].name);
+			continue;
+		}
+		l->v[++o] = l->v[i];
+	}
+	l->n = o + 1;
+	return 0;
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/*
+ * Parses the comma-separated items of s[0..len) into tmp. where is a
+ * prefix for reasons ("" or "PATH:LINE: ").
+ */
+static int add_items(struct domain_list *tmp, const char *s, size_t len,
+		     const char *where, char *err, size_t errlen)
+{
+	size_t pos = 0, item = 0;
+
+	for (;;) {
+		const char *comma = memchr(s + pos, ',', len - pos);
+		size_t end = comma ? (size_t)(comma - s) : len;
+		size_t a = pos, b = end;
+		char why[WHY_BUF], sb[SHOW_BUF];
+		struct domain_rule r;
+		int e;
+
+		item++;
+		while (a < b && is_blank(s[a]))
+			a++;
+		while (b > a && is_blank(s[b - 1]))
+			b--;
+		if (a == b) {
+			set_err(err, errlen, "%sitem %zu is empty", where, item);
+			return -EINVAL;
+		}
+		e = list_reserve(tmp, 1);
+		if (e) {
+			set_err(err, errlen, "%sout of memory", where);
+			return e;
+		}
+		e = parse_item(s + a, b - a, &r, why, sizeof(why));
+		if (e) {
+			set_err(err, errlen, "%sinvalid item %s: %s", where,
+				show(sb, s + a, b - a), why);
+			return e;
+		}
+		tmp->v[tmp->n++] = r;
+		if (!comma)
+			return 0;
+		pos = end + 1;
+	}
+}
+
+int domain_list_add_spec(struct domain_list *l, const char *spec, char *err,
+			 size_t errlen)
+{
+	struct domain_list tmp = { 0 };
+	int e;
+
+	if (!spec || !*spec) {
+		set_err(err, errlen, "empty list");
+		return -EINVAL;
+	}
+	e = add_items(&tmp, spec, strlen(spec), "", err, errlen);
+	if (!e) {
+		e = list_merge(l, &tmp);
+		if (e)
+			set_err(err, errlen, "out of memory");
+	}
+	domain_list_free(&tmp);
+	return e;
+}
+
+int domain_list_add_file(struct domain_list *l, const char *path, char *err,
+			 size_t errlen)
+{
+	struct domain_list tmp = { 0 };
+	char sb[SHOW_BUF], where[SHOW_BUF + 32];
+	const char *shown;
+	unsigned long lineno = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t got;
+	FILE *f;
+	int e = 0;
+
+	/* "PATH:LINE: " reads better without quotes around the path. */
+	shown = show_q(sb, path, strlen(path), false);
+	f = fopen(path, "re");
+	if (!f) {
+		e = -errno;
+		set_err(err, errlen, "%s: %s", shown, strerror(-e));
+		return e;
+	}
+	while ((got = getline(&line, &cap, f)) >= 0) {
+		size_t len = (size_t)got, i;
+		const char *hash;
+
+		lineno++;
+		snprintf(where, sizeof(where), "%s:%lu: ", shown, lineno);
+		if (len && line[len - 1] == '\n')
+			len--;
+		if (len && line[len - 1] == '\r')
+			len--;
+		hash = memchr(line, '#', len);
+		if (hash)
+			len = (size_t)(hash - line);
+		for (i = 0; i < len && is_blank(line[i]); i++)
+			;
+		if (i == len)
+			continue;
+		e = add_items(&tmp, line, len, where, err, errlen);
+		if (e)
+			goto out;
+	}
+	if (ferror(f)) {
+		e = -EIO;
+		set_err(err, errlen, "%s: read error", shown);
+		goto out;
+	}
+	e = list_merge(l, &tmp);
+	if (e)
+		set_err(err, errlen, "out of memory");
+out:
+	free(line);
+	fclose(f);
+	domain_list_free(&tmp);
+	return e;
+}
+
+bool domain_rule_match(const struct domain_rule *r, const char *host)
+{
+	size_t n = strlen(r->name), h = strlen(host);
+
+	if (r->is_ip)
+		return !strcmp(r->name, host);
+	if (!r->wildcard && h == n && !memcmp(host, r->name, n))
+		return true;
+	return h > n && host[h - n - 1] == '.' &&
+	       !memcmp(host + h - n, r->name, n);
+}
+
+int domain_rule_valid(const struct domain_rule *r)
+{
+	bool numeric_tail = false;
+	size_t len;
+
+	if (!r || !r->name)
+		return -EINVAL;
+	if (!r->scheme || (r->scheme & ~DOM_ANY))
+		return -EINVAL;
+	len = strlen(r->name);
+	if (check_name(r->name, len, true, &numeric_tail, NULL, 0))
+		return -EINVAL;
+	if (r->is_ip)
+		return !r->wildcard && is_ipv4(r->name) ? 0 : -EINVAL;
+	if (numeric_tail || !memchr(r->name, '.', len))
+		return -EINVAL;
+	return 0;
+}
+
+static bool any_match(const struct domain_list *l, const char *host,
+		      unsigned scheme, bool ip)
+{
+	size_t i;
+
+	if (!l)
+		return false;
+	for (i = 0; i < l->n; i++) {
+		const struct domain_rule *r = &l->v[i];
+
+		if (!(r->scheme & scheme) || r->is_ip != ip)
+			continue;
+		if (domain_rule_match(r, host))
+			return true;
+	}
+	return false;
+}
+
+enum domain_verdict domain_check(const struct domain_list *allow,
+				 const struct domain_list *block,
+				 const char *host, unsigned scheme)
+{
+	char h[DOM_NAME_MAX + 2];
+	bool numeric_tail = false, ip;
+	struct in_addr a4;
+	struct in6_addr a6;
+	size_t len, i;
+
+	if (!host || (scheme != DOM_HTTP && scheme != DOM_HTTPS))
+		return DOM_DENY_INVALID;
+	len = strlen(host);
+	if (len && host[len - 1] == '.')
+		len--;
+	if (!len || len > DOM_NAME_MAX) {
+		/* "[::1]" style hosts are short: long ones are just bad. */
+		return DOM_DENY_INVALID;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char c = host[i];
+
+		h[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+	}
+	h[len] = '\0';
+
+	/* IPv6 literals, bracketed or not: never listed. */
+	if (h[0] == '[' || strchr(h, ':')) {
+		char b[DOM_NAME_MAX + 2];
+		const char *p = h;
+
+		if (h[0] == '[' && len > 2 && h[len - 1] == ']') {
+			memcpy(b, h + 1, len - 2);
+			b[len - 2] = '\0';
+			p = b;
+		}
+		return inet_pton(AF_INET6, p, &a6) == 1 ? DOM_DENY_IP :
+							  DOM_DENY_INVALID;
+	}
+	/*
+	 * Every form a resolver takes as an IPv4 address ("127.1",
+	 * "0x7f000001", "2130706433") is an address; only the canonical
+	 * dotted quad can be listed.
+	 */
+	if (inet_aton(h, &a4)) {
+		ip = is_ipv4(h);
+		if (!ip)
+			return DOM_DENY_IP;
+	} else {
+		if (check_name(h, len, false, &numeric_tail, NULL, 0))
+			return DOM_DENY_INVALID;
+		if (numeric_tail)
+			return DOM_DENY_IP;
+		ip = false;
+	}
+
+	if (any_match(block, h, scheme, ip))
+		return DOM_DENY_BLOCKED;
+	if (any_match(allow, h, scheme, ip))
+		return DOM_ALLOW;
+	return ip ? DOM_DENY_IP : DOM_DENY_UNLISTED;
+}
+
+const char *domain_verdict_str(enum domain_verdict v)
+{
+	switch (v) {
+	case DOM_ALLOW:
+		return "allow";
+	case DOM_DENY_UNLISTED:
+		return "unlisted";
+	case DOM_DENY_BLOCKED:
+		return "blocked";
+	case DOM_DENY_IP:
+		return "ip";
+	case DOM_DENY_INVALID:
+		return "invalid";
+	}
+	return "unknown";
+}

@@ -1,0 +1,783 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "enforce.h"
+#include "log.h"
+#include "netfence.skel.h"
+
+#define err_set(...) snprintf(err, errlen, __VA_ARGS__)
+
+/* Pinned objects of one policy directory. */
+static const char *const map_pins[] = { "state", "policy", "bypass", "stats",
+					"meta" };
+
+/* Agent-side links, in the order they are attached. */
+static const char *const agent_links[] = { "connect4", "connect6", "sendmsg4",
+					   "sendmsg6", "sockops_orig" };
+#define N_AGENT_LINKS (sizeof(agent_links) / sizeof(agent_links[0]))
+#define PROXY_LINK "orig_dst"
+#define PROXY_PROG_PIN "prog_orig_dst"
+
+static const char *const stat_names[NF_STAT_MAX] = {
+	[NF_STAT_REDIRECT] = "redirect",
+	[NF_STAT_REDIRECT_TLS] = "redirect_tls",
+	[NF_STAT_BYPASS] = "bypass",
+	[NF_STAT_FWD_PROXY] = "forward_proxy",
+	[NF_STAT_DNS] = "dns",
+	[NF_STAT_LOOPBACK] = "loopback",
+	[NF_STAT_DENY_PORT] = "deny_port",
+	[NF_STAT_DENY_UDP] = "deny_udp",
+	[NF_STAT_DENY_IPV6] = "deny_ipv6",
+	[NF_STAT_DENY_RESERVED] = "deny_reserved",
+	[NF_STAT_DENY_INTERCEPT] = "deny_intercept",
+	[NF_STAT_DENY_NOPOLICY] = "deny_nopolicy",
+	[NF_STAT_DENY_NORECORD] = "deny_norecord",
+	[NF_STAT_DENY_PROTO] = "deny_proto",
+	[NF_STAT_ORIG_STORED] = "orig_stored",
+	[NF_STAT_ORIG_STORE_FAIL] = "orig_store_fail",
+	[NF_STAT_ORIG_HIT] = "orig_hit",
+	[NF_STAT_ORIG_MISS] = "orig_miss",
+};
+
+const char *nf_stat_name(int stat)
+{
+	return stat >= 0 && stat < NF_STAT_MAX && stat_names[stat] ?
+		       stat_names[stat] : "unknown";
+}
+
+const char *pin_root(void)
+{
+	const char *env = getenv("NETFENCE_PIN_ROOT");
+
+	return env && *env == '/' ? env : NF_PIN_ROOT;
+}
+
+/* Mounts bpffs on the pin root's parent when nothing is mounted there. */
+static int ensure_bpffs(char *err, size_t errlen)
+{
+	char parent[PATH_MAX];
+	struct statfs sfs;
+
+	snprintf(parent, sizeof(parent), "%s", pin_root());
+	dirname(parent);
+	if (!statfs(parent, &sfs) && sfs.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mkdir(parent, 0700) && errno != EEXIST) {
+		err_set("cannot create %s: %s", parent, strerror(errno));
+		return -errno;
+	}
+	if (mount("bpf", parent, "bpf", 0, "mode=0700")) {
+		err_set("no BPF file system at %s and mounting one failed: %s",
+			parent, strerror(errno));
+		return -errno;
+	}
+	pr_info("mounted bpffs on %s", parent);
+	return 0;
+}
+
+/* Creates the pin root when needed and locks it. Returns the lock fd. */
+static int lock_root(bool create, char *err, size_t errlen)
+{
+	const char *root = pin_root();
+	int fd, ret;
+
+	if (create) {
+		ret = ensure_bpffs(err, errlen);
+		if (ret)
+			return ret;
+		if (mkdir(root, 0700) && errno != EEXIST) {
+			err_set("cannot create %s: %s", root, strerror(errno));
+			return -errno;
+		}
+	}
+	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return -ENOENT;
+		err_set("cannot open %s: %s", root, strerror(errno));
+		return -errno;
+	}
+	if (flock(fd, LOCK_EX)) {
+		err_set("cannot lock %s: %s", root, strerror(errno));
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+static void unlock_root(int fd)
+{
+	if (fd >= 0) {
+		flock(fd, LOCK_UN);
+		close(fd);
+	}
+}
+
+static void policy_dir(char *buf, size_t len, uint64_t id, bool tmp)
+{
+	/* bpffs refuses names with a dot */
+	snprintf(buf, len, "%s/%scg-%" PRIu64, pin_root(), tmp ? "tmp-" : "", id);
+}
+
+static int obj_get(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return bpf_obj_get(path);
+}
+
+static int read_state(int state_fd, uint32_t *state)
+{
+	uint32_t zero = 0;
+
+	return bpf_map_lookup_elem(state_fd, &zero, state) ? -errno : 0;
+}
+
+static int write_state(int state_fd, uint32_t state)
+{
+	uint32_t zero = 0;
+
+	return bpf_map_update_elem(state_fd, &zero, &state, BPF_ANY) ? -errno : 0;
+}
+
+/*
+ * Fills policy slot `slot` completely: a new bypass hash sized for the
+ * policy, then the policy value. The slot must not be the one in force.
+ */
+static int write_slot(int policy_fd, int bypass_fd, uint32_t slot,
+		      const struct policy *pol, char *err, size_t errlen)
+{
+	uint32_t max = pol->n_bypass > NF_BYPASS_MIN_ENTRIES ?
+			       (uint32_t)pol->n_bypass : NF_BYPASS_MIN_ENTRIES;
+	char name[16];
+	uint8_t one = 1;
+	int inner, ret = 0;
+
+	snprintf(name, sizeof(name), "bypass_g%u", slot);
+	inner = bpf_map_create(BPF_MAP_TYPE_HASH, name,
+			       sizeof(struct nf_bypass_key), sizeof(uint8_t),
+			       max, NULL);
+	if (inner < 0) {
+		err_set("cannot create the bypass map (%u entries): %s", max,
+			strerror(errno));
+		return -errno;
+	}
+	for (size_t i = 0; i < pol->n_bypass; i++) {
+		if (bpf_map_update_elem(inner, &pol->bypass[i], &one,
+					BPF_NOEXIST)) {
+			ret = -errno;
+			err_set("cannot fill the bypass map: %s", strerror(errno));
+			goto out;
+		}
+	}
+	if (bpf_map_update_elem(bypass_fd, &slot, &inner, BPF_ANY) ||
+	    bpf_map_update_elem(policy_fd, &slot, &pol->pol, BPF_ANY)) {
+		ret = -errno;
+		err_set("cannot write the policy: %s", strerror(errno));
+	}
+out:
+	close(inner);
+	return ret;
+}
+
+static void fill_meta(struct nf_meta *m, const struct cgroup_ref *cg,
+		      const struct cgroup_ref *proxy_cg)
+{
+	m->cgroup_id = cg->id;
+	snprintf(m->cgroup_path, sizeof(m->cgroup_path), "%s", cg->path);
+	m->proxy_cgroup_id = proxy_cg ? proxy_cg->id : 0;
+	snprintf(m->proxy_cgroup_path, sizeof(m->proxy_cgroup_path), "%s",
+		 proxy_cg ? proxy_cg->path : "");
+	m->updated_at = (uint64_t)time(NULL);
+	if (!m->attached_at)
+		m->attached_at = m->updated_at;
+	m->generation++;
+}
+
+/* Removes every file in dir and dir itself; detaches pinned links first. */
+static void remove_dir(const char *dir)
+{
+	struct dirent *de;
+	char path[PATH_MAX];
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (!strncmp(de->d_name, "link_", 5)) {
+			int fd = bpf_obj_get(path);
+
+			if (fd >= 0) {
+				bpf_link_detach(fd);
+				close(fd);
+			}
+		}
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* Drops the shared record map once no policy uses it. */
+static void gc_shared(void)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	bool used = false;
+	DIR *d = opendir(pin_root());
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (strstr(de->d_name, "cg-"))
+			used = true;
+	}
+	closedir(d);
+	if (!used) {
+		snprintf(path, sizeof(path), "%s/orig4", pin_root());
+		unlink(path);
+	}
+}
+
+static int pin_link(struct bpf_link *link, const char *dir, const char *name,
+		    char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/link_%s", dir, name);
+	ret = bpf_link__pin(link, path);
+	if (ret)
+		err_set("cannot pin %s: %s", path, strerror(-ret));
+	return ret;
+}
+
+static int attach_new(const struct cgroup_ref *cg,
+		      const struct cgroup_ref *proxy_cg, const struct policy *pol,
+		      struct attach_result *res, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_root());
+	struct bpf_program *progs[N_AGENT_LINKS];
+	struct bpf_link *links[N_AGENT_LINKS + 1] = { 0 };
+	char tmp[PATH_MAX], dir[PATH_MAX], path[PATH_MAX];
+	struct netfence_bpf *skel;
+	struct nf_meta meta = { 0 };
+	uint32_t zero = 0;
+	size_t i;
+	int ret;
+
+	policy_dir(tmp, sizeof(tmp), cg->id, true);
+	policy_dir(dir, sizeof(dir), cg->id, false);
+	remove_dir(tmp);	/* left by a killed attach: gate closed */
+
+	skel = netfence_bpf__open_opts(&opts);
+	if (!skel) {
+		ret = -errno;
+		err_set("cannot open the BPF object: %s", strerror(errno));
+		return ret;
+	}
+	ret = netfence_bpf__load(skel);
+	if (ret) {
+		err_set("cannot load the BPF programs: %s (run with -d for the verifier log)",
+			strerror(-ret));
+		goto out;
+	}
+
+	/* state is 0, the closed gate, until everything is in place */
+	ret = write_slot(bpf_map__fd(skel->maps.policy),
+			 bpf_map__fd(skel->maps.bypass), 0, pol, err, errlen);
+	if (ret)
+		goto out;
+	fill_meta(&meta, cg, proxy_cg);
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.meta), &zero, &meta,
+				BPF_ANY)) {
+		ret = -errno;
+		err_set("cannot write the policy record: %s", strerror(errno));
+		goto out;
+	}
+
+	if (mkdir(tmp, 0700)) {
+		ret = -errno;
+		err_set("cannot create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	{
+		struct bpf_map *maps[] = { skel->maps.state, skel->maps.policy,
+					   skel->maps.bypass, skel->maps.stats,
+					   skel->maps.meta };
+
+		for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+			snprintf(path, sizeof(path), "%s/%s", tmp, map_pins[i]);
+			ret = bpf_map__pin(maps[i], path);
+			if (ret) {
+				err_set("cannot pin %s: %s", path, strerror(-ret));
+				goto out_rm;
+			}
+		}
+	}
+	snprintf(path, sizeof(path), "%s/%s", tmp, PROXY_PROG_PIN);
+	ret = bpf_program__pin(skel->progs.orig_dst, path);
+	if (ret) {
+		err_set("cannot pin %s: %s", path, strerror(-ret));
+		goto out_rm;
+	}
+
+	progs[0] = skel->progs.connect4;
+	progs[1] = skel->progs.connect6;
+	progs[2] = skel->progs.sendmsg4;
+	progs[3] = skel->progs.sendmsg6;
+	progs[4] = skel->progs.sockops_orig;
+	for (i = 0; i < N_AGENT_LINKS; i++) {
+		links[i] = bpf_program__attach_cgroup(progs[i], cg->fd);
+		if (!links[i]) {
+			ret = -errno;
+			err_set("cannot attach %s to %s: %s", agent_links[i],
+				cg->path, strerror(errno));
+			goto out_rm;
+		}
+		ret = pin_link(links[i], tmp, agent_links[i], err, errlen);
+		if (ret)
+			goto out_rm;
+	}
+	if (proxy_cg) {
+		links[i] = bpf_program__attach_cgroup(skel->progs.orig_dst,
+						      proxy_cg->fd);
+		if (!links[i]) {
+			ret = -errno;
+			err_set("cannot attach the SO_ORIGINAL_DST responder to %s: %s",
+				proxy_cg->path, strerror(errno));
+			goto out_rm;
+		}
+		ret = pin_link(links[i], tmp, PROXY_LINK, err, errlen);
+		if (ret)
+			goto out_rm;
+	}
+
+	if (rename(tmp, dir)) {
+		ret = -errno;
+		err_set("cannot rename %s to %s: %s", tmp, dir, strerror(errno));
+		goto out_rm;
+	}
+	/* everything is attached and pinned: open the gate */
+	ret = write_state(bpf_map__fd(skel->maps.state), 1);
+	if (ret) {
+		err_set("cannot enable the policy: %s", strerror(-ret));
+		remove_dir(dir);
+		goto out;
+	}
+	res->replaced = false;
+	res->generation = meta.generation;
+	goto out;
+
+out_rm:
+	remove_dir(tmp);
+out:
+	for (i = 0; i < N_AGENT_LINKS + 1; i++)
+		bpf_link__destroy(links[i]);
+	netfence_bpf__destroy(skel);
+	if (ret)
+		gc_shared();
+	return ret;
+}
+
+/* Swaps (or adds, or removes) the SO_ORIGINAL_DST responder's cgroup. */
+static int swap_responder(const char *dir, const struct cgroup_ref *proxy_cg,
+			  char *err, size_t errlen)
+{
+	char path[PATH_MAX], next[PATH_MAX];
+	int prog = -1, link = -1, ret = 0;
+
+	snprintf(path, sizeof(path), "%s/link_%s", dir, PROXY_LINK);
+	if (!proxy_cg) {
+		link = bpf_obj_get(path);
+		if (link >= 0) {
+			bpf_link_detach(link);
+			close(link);
+		}
+		unlink(path);
+		return 0;
+	}
+	prog = obj_get(dir, PROXY_PROG_PIN);
+	if (prog < 0) {
+		err_set("%s/%s is missing: detach and attach again", dir,
+			PROXY_PROG_PIN);
+		return -ENOENT;
+	}
+	link = bpf_link_create(prog, proxy_cg->fd, BPF_CGROUP_GETSOCKOPT, NULL);
+	if (link < 0) {
+		ret = -errno;
+		err_set("cannot attach the SO_ORIGINAL_DST responder to %s: %s",
+			proxy_cg->path, strerror(errno));
+		goto out;
+	}
+	snprintf(next, sizeof(next), "%s.new", path);
+	unlink(next);
+	if (bpf_obj_pin(link, next) || rename(next, path)) {
+		ret = -errno;
+		err_set("cannot pin %s: %s", path, strerror(errno));
+		unlink(next);
+		bpf_link_detach(link);
+	}
+	/* the old link, unpinned by the rename, detaches when released */
+out:
+	if (link >= 0)
+		close(link);
+	close(prog);
+	return ret;
+}
+
+/* All pins of a complete policy directory are there. */
+static bool dir_complete(const char *dir)
+{
+	for (size_t i = 0; i < sizeof(map_pins) / sizeof(map_pins[0]); i++) {
+		int fd = obj_get(dir, map_pins[i]);
+
+		if (fd < 0)
+			return false;
+		close(fd);
+	}
+	for (size_t i = 0; i < N_AGENT_LINKS; i++) {
+		char name[32];
+		int fd;
+
+		snprintf(name, sizeof(name), "link_%s", agent_links[i]);
+		fd = obj_get(dir, name);
+		if (fd < 0)
+			return false;
+		close(fd);
+	}
+	return true;
+}
+
+static int attach_replace(const char *dir, const struct cgroup_ref *proxy_cg,
+			  const struct cgroup_ref *cg, const struct policy *pol,
+			  struct attach_result *res, char *err, size_t errlen)
+{
+	int state_fd, policy_fd, bypass_fd, meta_fd, ret;
+	struct nf_meta meta;
+	uint32_t state, next, zero = 0;
+
+	state_fd = obj_get(dir, "state");
+	policy_fd = obj_get(dir, "policy");
+	bypass_fd = obj_get(dir, "bypass");
+	meta_fd = obj_get(dir, "meta");
+	if (state_fd < 0 || policy_fd < 0 || bypass_fd < 0 || meta_fd < 0) {
+		ret = -ENOENT;
+		err_set("%s is incomplete: detach and attach again", dir);
+		goto out;
+	}
+	ret = read_state(state_fd, &state);
+	if (!ret && bpf_map_lookup_elem(meta_fd, &zero, &meta))
+		ret = -errno;
+	if (ret) {
+		err_set("cannot read the policy in %s: %s", dir, strerror(-ret));
+		goto out;
+	}
+	/* the slot not in force; a closed gate (killed attach) takes slot 0 */
+	next = state == 1 ? 2 : 1;
+	ret = write_slot(policy_fd, bypass_fd, next - 1, pol, err, errlen);
+	if (ret)
+		goto out;
+	if ((proxy_cg ? proxy_cg->id : 0) != meta.proxy_cgroup_id) {
+		ret = swap_responder(dir, proxy_cg, err, errlen);
+		if (ret)
+			goto out;
+	}
+	ret = write_state(state_fd, next);
+	if (ret) {
+		err_set("cannot switch the policy: %s", strerror(-ret));
+		goto out;
+	}
+	fill_meta(&meta, cg, proxy_cg);
+	bpf_map_update_elem(meta_fd, &zero, &meta, BPF_ANY);
+	res->replaced = true;
+	res->generation = meta.generation;
+out:
+	if (state_fd >= 0)
+		close(state_fd);
+	if (policy_fd >= 0)
+		close(policy_fd);
+	if (bypass_fd >= 0)
+		close(bypass_fd);
+	if (meta_fd >= 0)
+		close(meta_fd);
+	return ret;
+}
+
+int enforce_attach(const struct cgroup_ref *cg, const struct cgroup_ref *proxy_cg,
+		   const struct policy *pol, struct attach_result *res,
+		   char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	int lock, ret;
+
+	lock = lock_root(true, err, errlen);
+	if (lock < 0)
+		return lock;
+	policy_dir(dir, sizeof(dir), cg->id, false);
+	if (!access(dir, F_OK) && dir_complete(dir)) {
+		ret = attach_replace(dir, proxy_cg, cg, pol, res, err, errlen);
+	} else {
+		remove_dir(dir);	/* incomplete leftovers */
+		ret = attach_new(cg, proxy_cg, pol, res, err, errlen);
+	}
+	unlock_root(lock);
+	return ret;
+}
+
+/* Finds the policy directory of a cgroup that no longer exists, by path. */
+static int find_by_path(const char *path, char *dir, size_t len)
+{
+	struct dirent *de;
+	int found = -ENOENT;
+	DIR *d = opendir(pin_root());
+
+	if (!d)
+		return -ENOENT;
+	while (found && (de = readdir(d))) {
+		char sub[PATH_MAX];
+		struct nf_meta m;
+		uint32_t zero = 0;
+		int fd;
+
+		if (strncmp(de->d_name, "cg-", 3) &&
+		    strncmp(de->d_name, "tmp-cg-", 7))
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", pin_root(), de->d_name);
+		fd = obj_get(sub, "meta");
+		if (fd < 0)
+			continue;
+		if (!bpf_map_lookup_elem(fd, &zero, &m) &&
+		    !strcmp(m.cgroup_path, path)) {
+			snprintf(dir, len, "%s", sub);
+			found = 0;
+		}
+		close(fd);
+	}
+	closedir(d);
+	return found;
+}
+
+int enforce_detach(uint64_t cgroup_id, const char *path, char *err,
+		   size_t errlen)
+{
+	char dir[PATH_MAX], tmp[PATH_MAX];
+	int lock, state_fd, ret = 0;
+	bool have_tmp;
+
+	lock = lock_root(false, err, errlen);
+	if (lock < 0)
+		return lock;
+	if (cgroup_id) {
+		policy_dir(dir, sizeof(dir), cgroup_id, false);
+		policy_dir(tmp, sizeof(tmp), cgroup_id, true);
+	} else if (find_by_path(path, dir, sizeof(dir))) {
+		ret = -ENOENT;
+		goto out;
+	} else {
+		tmp[0] = '\0';
+	}
+	have_tmp = tmp[0] && !access(tmp, F_OK);
+	if (access(dir, F_OK) && !have_tmp) {
+		ret = -ENOENT;
+		goto out;
+	}
+	/* close the gate first: a detach killed half-way refuses everything */
+	state_fd = obj_get(dir, "state");
+	if (state_fd >= 0) {
+		write_state(state_fd, NF_GATE_CLOSED);
+		close(state_fd);
+	}
+	remove_dir(dir);
+	if (have_tmp)
+		remove_dir(tmp);
+	if (!access(dir, F_OK)) {
+		err_set("cannot remove %s", dir);
+		ret = -EBUSY;
+	}
+	gc_shared();
+out:
+	unlock_root(lock);
+	return ret;
+}
+
+static void sum_stats(int fd, uint64_t *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *v;
+
+	if (ncpu <= 0)
+		return;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return;
+	for (uint32_t k = 0; k < NF_STAT_MAX; k++) {
+		if (bpf_map_lookup_elem(fd, &k, v))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[k] += v[c];
+	}
+	free(v);
+}
+
+static void read_bypass(int outer_fd, uint32_t slot, struct policy_state *ps)
+{
+	struct nf_bypass_key key, next, *grown;
+	uint32_t inner_id;
+	size_t cap = 0;
+	int fd;
+
+	if (bpf_map_lookup_elem(outer_fd, &slot, &inner_id))
+		return;
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0)
+		return;
+	for (void *prev = NULL; !bpf_map_get_next_key(fd, prev, &next);
+	     prev = &key) {
+		if (ps->n_bypass == cap) {
+			cap = cap ? cap * 2 : 64;
+			grown = realloc(ps->bypass, cap * sizeof(*grown));
+			if (!grown)
+				break;
+			ps->bypass = grown;
+		}
+		ps->bypass[ps->n_bypass++] = next;
+		key = next;
+	}
+	close(fd);
+}
+
+static void read_links(const char *dir, struct policy_state *ps)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		struct bpf_link_info info = { 0 };
+		uint32_t len = sizeof(info);
+		int fd;
+
+		if (strncmp(de->d_name, "link_", 5))
+			continue;
+		fd = obj_get(dir, de->d_name);
+		if (fd < 0)
+			continue;
+		ps->links++;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		    info.cgroup.cgroup_id)
+			ps->links_attached++;
+		close(fd);
+	}
+	closedir(d);
+}
+
+static int read_policy(const char *name, struct policy_state *ps)
+{
+	char dir[PATH_MAX];
+	uint32_t zero = 0;
+	int fd;
+
+	memset(ps, 0, sizeof(*ps));
+	snprintf(ps->dir, sizeof(ps->dir), "%s", name);
+	snprintf(dir, sizeof(dir), "%s/%s", pin_root(), name);
+	ps->complete = strncmp(name, "tmp-", 4) != 0;
+
+	fd = obj_get(dir, "meta");
+	if (fd >= 0) {
+		bpf_map_lookup_elem(fd, &zero, &ps->meta);
+		close(fd);
+	}
+	fd = obj_get(dir, "state");
+	if (fd >= 0) {
+		read_state(fd, &ps->state);
+		close(fd);
+	}
+	if (ps->state != NF_GATE_CLOSED && ps->state <= NF_GENERATIONS) {
+		uint32_t slot = ps->state - 1;
+
+		fd = obj_get(dir, "policy");
+		if (fd >= 0) {
+			bpf_map_lookup_elem(fd, &slot, &ps->pol);
+			close(fd);
+		}
+		fd = obj_get(dir, "bypass");
+		if (fd >= 0) {
+			read_bypass(fd, slot, ps);
+			close(fd);
+		}
+	}
+	fd = obj_get(dir, "stats");
+	if (fd >= 0) {
+		sum_stats(fd, ps->stats);
+		close(fd);
+	}
+	read_links(dir, ps);
+	ps->cgroup_exists = ps->meta.cgroup_path[0] &&
+			    !access(ps->meta.cgroup_path, F_OK);
+	return 0;
+}
+
+static uint64_t dir_id(const char *name)
+{
+	const char *p = strstr(name, "cg-");
+
+	return p ? strtoull(p + 3, NULL, 10) : 0;
+}
+
+int enforce_list(uint64_t id, int (*fn)(const struct policy_state *, void *),
+		 void *ctx, char *err, size_t errlen)
+{
+	struct dirent **names;
+	int n, found = 0, lock;
+
+	lock = lock_root(false, err, errlen);
+	if (lock == -ENOENT)
+		return 0;
+	if (lock < 0)
+		return lock;
+	n = scandir(pin_root(), &names, NULL, alphasort);
+	if (n < 0) {
+		err_set("cannot read %s: %s", pin_root(), strerror(errno));
+		unlock_root(lock);
+		return -errno;
+	}
+	for (int i = 0; i < n; i++) {
+		const char *name = names[i]->d_name;
+		struct policy_state ps;
+
+		if ((!strncmp(name, "cg-", 3) || !strncmp(name, "tmp-cg-", 7)) &&
+		    (!id || dir_id(name) == id)) {
+			read_policy(name, &ps);
+			fn(&ps, ctx);
+			free(ps.bypass);
+			found++;
+		}
+		free(names[i]);
+	}
+	free(names);
+	unlock_root(lock);
+	return found;
+}

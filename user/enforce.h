@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * BPF lifecycle of a policy: load, attach (BPF links), pin, replace, detach.
+ *
+ * Pins live under one root (NF_PIN_ROOT, or $NETFENCE_PIN_ROOT), one
+ * directory per agent cgroup, "cg-<cgroup id>". Every change happens under an
+ * flock on the root. A first attach pins into "tmp-cg-<id>" with the gate
+ * closed, renames it into place and only then opens the gate; a re-attach
+ * writes the inactive policy slot and flips the state word. A run killed at
+ * any point leaves the complete old policy, the complete new one, or a closed
+ * gate (everything refused), never an open path; status shows it and detach
+ * removes it.
+ */
+#ifndef NETFENCE_ENFORCE_H
+#define NETFENCE_ENFORCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cgroup.h"
+#include "netfence.h"
+#include "policy.h"
+
+#define NF_PIN_ROOT "/sys/fs/bpf/netfence"
+
+struct attach_result {
+	bool replaced;		/* the cgroup had a policy; it was swapped */
+	uint32_t generation;	/* policies written for this cgroup so far */
+};
+
+/* The pin root in force (NETFENCE_PIN_ROOT overrides, for tests). */
+const char *pin_root(void);
+
+int enforce_attach(const struct cgroup_ref *cg, const struct cgroup_ref *proxy_cg,
+		   const struct policy *pol, struct attach_result *res,
+		   char *err, size_t errlen);
+
+/*
+ * Removes everything attach made for the cgroup with this id (or, when the
+ * cgroup is gone, the one recorded with this path). -ENOENT: no policy.
+ */
+int enforce_detach(uint64_t cgroup_id, const char *path, char *err,
+		   size_t errlen);
+
+/* What status shows of one attached cgroup. */
+struct policy_state {
+	char dir[64];		/* "cg-<id>" or "tmp-cg-<id>" */
+	bool complete;		/* renamed into place */
+	uint32_t state;		/* NF_GATE_CLOSED or the slot in force + 1 */
+	struct nf_meta meta;
+	struct nf_policy pol;	/* the slot in force (zero when closed) */
+	struct nf_bypass_key *bypass;	/* malloc'd */
+	size_t n_bypass;
+	uint64_t stats[NF_STAT_MAX];	/* summed over CPUs */
+	int links;		/* links pinned */
+	int links_attached;	/* of those, still attached to a cgroup */
+	bool cgroup_exists;
+};
+
+/*
+ * Calls fn for every policy under the pin root (filtered by cgroup id when
+ * id != 0). Returns the number found or a negative errno.
+ */
+int enforce_list(uint64_t id, int (*fn)(const struct policy_state *, void *),
+		 void *ctx, char *err, size_t errlen);
+
+const char *nf_stat_name(int stat);
+
+#endif /* NETFENCE_ENFORCE_H */

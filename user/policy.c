@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "parse.h"
+#include "policy.h"
+#include "resolve.h"
+
+const struct option policy_options[] = {
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
+	{ "proxy", required_argument, NULL, OPT_PROXY },
+	{ "tls-proxy", required_argument, NULL, OPT_TLS_PROXY },
+	{ "forward-proxy", required_argument, NULL, OPT_FWD_PROXY },
+	{ "proxy-cgroup", required_argument, NULL, OPT_PROXY_CGROUP },
+	{ "enable-host-access", no_argument, NULL, OPT_HOST_ACCESS },
+	{ "host-gateway", required_argument, NULL, OPT_HOST_GATEWAY },
+	{ "allow-host-ports", required_argument, NULL, OPT_HOST_PORTS },
+	{ "dns-servers", required_argument, NULL, OPT_DNS_SERVERS },
+	{ "redirect-ports", required_argument, NULL, OPT_REDIRECT_PORTS },
+	{ "tls-ports", required_argument, NULL, OPT_TLS_PORTS },
+	{ "loopback", required_argument, NULL, OPT_LOOPBACK },
+	{ 0 },
+};
+
+const char *policy_opt_name(int id)
+{
+	static char buf[64];
+
+	for (const struct option *opt = policy_options; opt->name; opt++) {
+		if (opt->val == id) {
+			snprintf(buf, sizeof(buf), "--%s", opt->name);
+			return buf;
+		}
+	}
+	return "?";
+}
+
+void policy_opts_init(struct policy_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->loopback = -1;
+	o->hosts_path = "/etc/hosts";
+	o->resolv_path = "/etc/resolv.conf";
+}
+
+static int set_endpoint(struct endpoint4 *ep, const char *flag,
+			const char *arg, char *err, size_t errlen)
+{
+	char why[160];
+
+	if (parse_endpoint4(arg, &ep->addr, &ep->port, why, sizeof(why))) {
+		snprintf(err, errlen, "%s '%s': %s", flag, arg, why);
+		return -EINVAL;
+	}
+	ep->set = true;
+	return 0;
+}
+
+/* Checks a port spec now, so the error names the flag at parse time. */
+static int check_spec(const char **dst, const char *flag, const char *arg,
+		      char *err, size_t errlen)
+{
+	uint8_t scratch[NF_PORT_BITMAP_BYTES] = { 0 };
+	char why[160];
+
+	if (parse_port_spec(arg, scratch, why, sizeof(why))) {
+		snprintf(err, errlen, "%s '%s': %s", flag, arg, why);
+		return -EINVAL;
+	}
+	*dst = arg;
+	return 0;
+}
+
+int policy_opt_set(struct policy_opts *o, int id, const char *arg, char *err,
+		   size_t errlen)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s", policy_opt_name(id));
+	if (id < OPT_CGROUP || id >= OPT_POLICY_END) {
+		snprintf(err, errlen, "unknown option");
+		return -EINVAL;
+	}
+	if (o->seen & (1ull << (id - OPT_CGROUP))) {
+		snprintf(err, errlen, "%s given twice", name);
+		return -EINVAL;
+	}
+	o->seen |= 1ull << (id - OPT_CGROUP);
+	if (arg && !*arg && id != OPT_HOST_ACCESS) {
+		snprintf(err, errlen, "%s '': empty value", name);
+		return -EINVAL;
+	}
+
+	switch (id) {
+	case OPT_CGROUP:
+		o->cgroup = arg;
+		return 0;
+	case OPT_PROXY_CGROUP:
+		o->proxy_cgroup = arg;
+		return 0;
+	case OPT_PROXY:
+		return set_endpoint(&o->proxy, name, arg, err, errlen);
+	case OPT_TLS_PROXY:
+		return set_endpoint(&o->tls_proxy, name, arg, err, errlen);
+	case OPT_FWD_PROXY:
+		return set_endpoint(&o->fwd_proxy, name, arg, err, errlen);
+	case OPT_HOST_ACCESS:
+		o->host_access = true;
+		return 0;
+	case OPT_HOST_GATEWAY:
+		o->host_gateway = arg;
+		return 0;
+	case OPT_HOST_PORTS:
+		return check_spec(&o->host_ports, name, arg, err, errlen);
+	case OPT_DNS_SERVERS: {
+		uint32_t tmp[NF_MAX_RESOLVERS];
+		char why[160];
+		size_t n;
+
+		if (parse_ipv4_list(arg, tmp, NF_MAX_RESOLVERS, &n, why,
+				    sizeof(why))) {
+			snprintf(err, errlen, "%s '%s': %s", name, arg, why);
+			return -EINVAL;
+		}
+		o->dns_servers = arg;
+		return 0;
+	}
+	case OPT_REDIRECT_PORTS:
+		return check_spec(&o->redirect_ports, name, arg, err, errlen);
+	case OPT_TLS_PORTS:
+		return check_spec(&o->tls_ports, name, arg, err, errlen);
+	case OPT_LOOPBACK:
+		if (!strcmp(arg, "allow")) {
+			o->loopback = NF_LOOPBACK_ALLOW;
+		} else if (!strcmp(arg, "host")) {
+			o->loopback = NF_LOOPBACK_HOST;
+		} else {
+			snprintf(err, errlen, "%s '%s': expected 'allow' or 'host'",
+				 name, arg);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Port set of a spec with the dangerous ports taken out. */
+static void redirect_set(const char *spec, uint8_t *bm)
+{
+	parse_port_spec(spec, bm, NULL, 0);	/* checked when the flag was set */
+	for (size_t i = 0; i < nf_dangerous_ports_count; i++)
+		bm[nf_dangerous_ports[i] >> 3] &=
+			(uint8_t)~(1u << (nf_dangerous_ports[i] & 7));
+}
+
+static int build_resolvers(const struct policy_opts *o, struct nf_policy *p,
+			   char *err, size_t errlen)
+{
+	uint32_t r[NF_MAX_RESOLVERS];
+	char why[256];
+	size_t n = 0;
+	int ret;
+
+	if (o->dns_servers)
+		ret = parse_ipv4_list(o->dns_servers, r, NF_MAX_RESOLVERS, &n,
+				      why, sizeof(why));
+	else
+		ret = resolv_conf_nameservers(o->resolv_path, r,
+					      NF_MAX_RESOLVERS, &n, why,
+					      sizeof(why));
+	if (ret) {
+		snprintf(err, errlen, "%s '%s': %s",
+			 o->dns_servers ? "--dns-servers" : "resolv.conf",
+			 o->dns_servers ? o->dns_servers : o->resolv_path, why);
+		return ret;
+	}
+	for (size_t i = 0; i < n; i++)
+		p->resolvers[i] = r[i];
+	p->nr_resolvers = (uint16_t)n;
+	return 0;
+}
+
+static int build_bypass(const struct policy_opts *o, struct policy *out,
+			char *err, size_t errlen)
+{
+	uint8_t ports[NF_PORT_BITMAP_BYTES] = { 0 };
+	const char *spec = o->host_ports ? o->host_ports : DEFAULT_HOST_PORTS;
+	size_t nports, naddr, k = 0;
+	uint16_t bad;
+	char why[256];
+	int ret;
+
+	parse_port_spec(spec, ports, NULL, 0);
+	bad = portset_first_dangerous(ports);
+	if (bad) {
+		snprintf(err, errlen,
+			 "--allow-host-ports '%s': port %u is a dangerous port and is never allowed",
+			 spec, bad);
+		return -EINVAL;
+	}
+	ret = resolve_host_gateway(o->host_gateway, o->hosts_path,
+				   out->gateways, MAX_GATEWAYS,
+				   &out->n_gateways, why, sizeof(why));
+	if (ret || !out->n_gateways) {
+		snprintf(err, errlen, "--host-gateway '%s': %s",
+			 o->host_gateway ? o->host_gateway : DEFAULT_HOST_GATEWAY,
+			 ret ? why : "no IPv4 address");
+		return ret ? ret : -ENOENT;
+	}
+
+	nports = portset_count(ports);
+	naddr = out->n_gateways + (o->loopback == NF_LOOPBACK_HOST);
+	if (nports * naddr > MAX_BYPASS_ENTRIES) {
+		snprintf(err, errlen, "--allow-host-ports '%s': %zu gateway/port pairs, more than %u",
+			 spec, nports * naddr, MAX_BYPASS_ENTRIES);
+		return -E2BIG;
+	}
+	out->bypass = calloc(nports * naddr + 1, sizeof(*out->bypass));
+	if (!out->bypass) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t a = 0; a < naddr; a++) {
+		uint32_t addr = a < out->n_gateways ? out->gateways[a] :
+						      htonl(INADDR_LOOPBACK);
+
+		for (uint32_t port = 1; port <= 65535; port++) {
+			if (!portset_has(ports, (uint16_t)port))
+				continue;
+			out->bypass[k].addr = addr;
+			out->bypass[k].port = htons((uint16_t)port);
+			k++;
+		}
+	}
+	out->n_bypass = k;
+	return 0;
+}
+
+int policy_build(const struct policy_opts *o, struct policy *out, char *err,
+		 size_t errlen)
+{
+	struct nf_policy *p = &out->pol;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (!o->proxy.set) {
+		snprintf(err, errlen, "--proxy IP:PORT is required");
+		return -EINVAL;
+	}
+	if (!o->host_access && o->host_ports) {
+		snprintf(err, errlen, "--allow-host-ports '%s' needs --enable-host-access",
+			 o->host_ports);
+		return -EINVAL;
+	}
+	if (!o->host_access && o->host_gateway) {
+		snprintf(err, errlen, "--host-gateway '%s' needs --enable-host-access",
+			 o->host_gateway);
+		return -EINVAL;
+	}
+
+	p->loopback = o->loopback < 0 ? NF_LOOPBACK_ALLOW : (uint32_t)o->loopback;
+	p->proxy_addr = o->proxy.addr;
+	p->proxy_port = o->proxy.port;
+	if (o->tls_proxy.set) {
+		p->flags |= NF_F_TLS_PROXY;
+		p->tls_proxy_addr = o->tls_proxy.addr;
+		p->tls_proxy_port = o->tls_proxy.port;
+	}
+	if (o->fwd_proxy.set) {
+		p->flags |= NF_F_FWD_PROXY;
+		p->fwd_proxy_addr = o->fwd_proxy.addr;
+		p->fwd_proxy_port = o->fwd_proxy.port;
+	}
+	redirect_set(o->redirect_ports ? o->redirect_ports : DEFAULT_REDIRECT_PORTS,
+		     p->redirect_ports);
+	redirect_set(o->tls_ports ? o->tls_ports : DEFAULT_TLS_PORTS,
+		     p->tls_ports);
+
+	ret = build_resolvers(o, p, err, errlen);
+	if (ret)
+		goto fail;
+	if (o->host_access) {
+		ret = build_bypass(o, out, err, errlen);
+		if (ret)
+			goto fail;
+	}
+	return 0;
+fail:
+	policy_free(out);
+	return ret;
+}
+
+void policy_free(struct policy *p)
+{
+	if (!p)
+		return;
+	free(p->bypass);
+	p->bypass = NULL;
+	p->n_bypass = 0;
+}

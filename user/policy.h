@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Policy flags (shared by attach and run) and the policy they build: the
+ * struct nf_policy the BPF programs read and the host bypass pairs.
+ * Pure logic: no BPF, no privileges; file paths are injectable for tests.
+ */
+#ifndef NETFENCE_POLICY_H
+#define NETFENCE_POLICY_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netfence.h"
+
+#define DEFAULT_REDIRECT_PORTS	"80,443"
+#define DEFAULT_TLS_PORTS	"443"
+#define DEFAULT_HOST_PORTS	"80,443"
+#define DEFAULT_HOST_GATEWAY	"host.docker.internal"
+#define MAX_GATEWAYS		16
+/* the largest bypass map the loader builds: gateways x ports */
+#define MAX_BYPASS_ENTRIES	(1u << 20)
+
+struct endpoint4 {
+	bool set;
+	uint32_t addr;	/* net */
+	uint16_t port;	/* net */
+};
+
+struct policy_opts {
+	const char *cgroup;		/* --cgroup */
+	const char *proxy_cgroup;	/* --proxy-cgroup */
+	struct endpoint4 proxy;		/* --proxy */
+	struct endpoint4 tls_proxy;	/* --tls-proxy */
+	struct endpoint4 fwd_proxy;	/* --forward-proxy */
+	bool host_access;		/* --enable-host-access */
+	const char *host_gateway;	/* --host-gateway, NULL: default name */
+	const char *host_ports;		/* --allow-host-ports, NULL: default */
+	const char *dns_servers;	/* --dns-servers, NULL: resolv.conf */
+	const char *redirect_ports;	/* --redirect-ports */
+	const char *tls_ports;		/* --tls-ports */
+	int loopback;			/* enum nf_loopback, -1: not given */
+
+	/* where names and resolvers come from (tests inject their own) */
+	const char *hosts_path;
+	const char *resolv_path;
+
+	uint64_t seen;			/* bit per option id: repeated flags */
+};
+
+/* Option ids (getopt_long values) of the policy flags. */
+enum policy_opt {
+	OPT_CGROUP = 0x100,
+	OPT_PROXY,
+	OPT_TLS_PROXY,
+	OPT_FWD_PROXY,
+	OPT_PROXY_CGROUP,
+	OPT_HOST_ACCESS,
+	OPT_HOST_GATEWAY,
+	OPT_HOST_PORTS,
+	OPT_DNS_SERVERS,
+	OPT_REDIRECT_PORTS,
+	OPT_TLS_PORTS,
+	OPT_LOOPBACK,
+	OPT_POLICY_END,
+};
+
+/* The policy flags as getopt_long entries, terminated by a zero entry. */
+extern const struct option policy_options[];
+
+void policy_opts_init(struct policy_opts *o);
+
+/*
+ * Takes one policy flag (id from policy_options, arg its value). Returns 0,
+ * or -EINVAL with "Error"-ready text in err naming the flag and value.
+ */
+int policy_opt_set(struct policy_opts *o, int id, const char *arg, char *err,
+		   size_t errlen);
+
+/* Name of an option id ("--proxy"). */
+const char *policy_opt_name(int id);
+
+/* The built policy. */
+struct policy {
+	struct nf_policy pol;
+	struct nf_bypass_key *bypass;	/* malloc'd, n_bypass entries */
+	size_t n_bypass;
+	uint32_t gateways[MAX_GATEWAYS];	/* net */
+	size_t n_gateways;
+};
+
+/*
+ * Checks the flags together and builds the policy: port sets (dangerous
+ * ports removed from the redirect sets, refused in host ports), resolvers,
+ * the host gateway resolved, bypass pairs. Returns 0, or a negative errno
+ * with a reason naming the flag and value in err. Nothing is kept on error.
+ */
+int policy_build(const struct policy_opts *o, struct policy *out, char *err,
+		 size_t errlen);
+void policy_free(struct policy *p);
+
+#endif /* NETFENCE_POLICY_H */
