@@ -17,8 +17,9 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define ERRLEN 256
 
-/* An IPv4 address in network order from four host-order bytes. */
-#define IP(a, b, c, d) htonl((uint32_t)(a) << 24 | (b) << 16 | (c) << 8 | (d))
+/* An IPv4 address a.b.c.d in host order (a constant), and network order. */
+#define H(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (c) << 8 | (d))
+#define IP(a, b, c, d) htonl(H(a, b, c, d))
 
 struct reject {
 	const char *in;
@@ -129,7 +130,7 @@ static void test_parse_port_reject(void **state)
 		{ "1e3", -EINVAL, NULL },
 		{ "80,443", -EINVAL, NULL },
 		{ "80-90", -EINVAL, NULL },
-		{ "８０", -EINVAL, NULL }, /* fullwidth digits */
+		{ "\xef\xbc\x98\xef\xbc\x90", -EINVAL, NULL }, /* fullwidth 80 */
 	};
 	char err[ERRLEN];
 	uint16_t port;
@@ -269,7 +270,7 @@ static void test_parse_port_spec_adds(void **state)
 	assert_int_equal(parse_port_spec("80,443", bm, NULL, 0), 0);
 	assert_int_equal(parse_port_spec("443,8080-8081", bm, NULL, 0), 0);
 	assert_int_equal(portset_count(bm), 5);
-	assert_int_equal(portset_format(bm, buf, sizeof(buf)), 21);
+	assert_int_equal(portset_format(bm, buf, sizeof(buf)), 19);
 	assert_string_equal(buf, "22,80,443,8080-8081");
 	free(bm);
 }
@@ -455,9 +456,14 @@ static void test_dangerous_ports(void **state)
 
 	/* Every dangerous port is found, and nothing else is. */
 	for (i = 0; i < ARRAY_SIZE(expected); i++) {
+		uint16_t below = (uint16_t)(expected[i] - 1);
+		uint16_t above = (uint16_t)(expected[i] + 1);
+
 		portset_clear(bm);
-		portset_add(bm, (uint16_t)(expected[i] - 1));
-		portset_add(bm, (uint16_t)(expected[i] + 1));
+		if (!port_is_dangerous(below))
+			portset_add(bm, below);
+		if (!port_is_dangerous(above))
+			portset_add(bm, above);
 		assert_int_equal(portset_first_dangerous(bm), 0);
 		portset_add(bm, expected[i]);
 		assert_int_equal(portset_first_dangerous(bm), expected[i]);
@@ -469,16 +475,16 @@ static void test_parse_ipv4_accept(void **state)
 {
 	static const struct {
 		const char *in;
-		uint32_t addr_be;
+		uint32_t host; /* host order */
 	} t[] = {
-		{ "0.0.0.0", IP(0, 0, 0, 0) },
-		{ "1.2.3.4", IP(1, 2, 3, 4) },
-		{ "127.0.0.1", IP(127, 0, 0, 1) },
-		{ "10.0.0.10", IP(10, 0, 0, 10) },
-		{ "192.168.100.200", IP(192, 168, 100, 200) },
-		{ "172.17.0.1", IP(172, 17, 0, 1) },
-		{ "255.255.255.255", IP(255, 255, 255, 255) },
-		{ "9.99.199.250", IP(9, 99, 199, 250) },
+		{ "0.0.0.0", H(0, 0, 0, 0) },
+		{ "1.2.3.4", H(1, 2, 3, 4) },
+		{ "127.0.0.1", H(127, 0, 0, 1) },
+		{ "10.0.0.10", H(10, 0, 0, 10) },
+		{ "192.168.100.200", H(192, 168, 100, 200) },
+		{ "172.17.0.1", H(172, 17, 0, 1) },
+		{ "255.255.255.255", H(255, 255, 255, 255) },
+		{ "9.99.199.250", H(9, 99, 199, 250) },
 	};
 	char err[ERRLEN];
 	uint32_t addr;
@@ -489,7 +495,7 @@ static void test_parse_ipv4_accept(void **state)
 		err[0] = '\0';
 		check_ret(t[i].in, parse_ipv4(t[i].in, &addr, err, sizeof(err)),
 			  0);
-		assert_int_equal(addr, t[i].addr_be);
+		assert_int_equal(ntohl(addr), t[i].host);
 		assert_string_equal(err, "");
 	}
 	/* network order: the first byte in memory is the first number */
@@ -570,13 +576,13 @@ static void test_parse_endpoint4(void **state)
 {
 	static const struct {
 		const char *in;
-		uint32_t addr_be;
+		uint32_t host; /* host order */
 		uint16_t port;
 	} ok[] = {
-		{ "127.0.0.1:3128", IP(127, 0, 0, 1), 3128 },
-		{ "10.0.0.1:65535", IP(10, 0, 0, 1), 65535 },
-		{ "0.0.0.0:1", IP(0, 0, 0, 0), 1 },
-		{ "192.168.65.254:8080", IP(192, 168, 65, 254), 8080 },
+		{ "127.0.0.1:3128", H(127, 0, 0, 1), 3128 },
+		{ "10.0.0.1:65535", H(10, 0, 0, 1), 65535 },
+		{ "0.0.0.0:1", H(0, 0, 0, 0), 1 },
+		{ "192.168.65.254:8080", H(192, 168, 65, 254), 8080 },
 	};
 	static const struct reject bad[] = {
 		{ "", -EINVAL, "empty" },
@@ -615,7 +621,7 @@ static void test_parse_endpoint4(void **state)
 			  parse_endpoint4(ok[i].in, &addr, &port_be, err,
 					  sizeof(err)),
 			  0);
-		assert_int_equal(addr, ok[i].addr_be);
+		assert_int_equal(ntohl(addr), ok[i].host);
 		assert_int_equal(port_be, htons(ok[i].port));
 		assert_string_equal(err, "");
 		format_endpoint4(addr, port_be, buf);

@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# The enforcer core on the real kernel: every row of the data path, in a
+# container-like topology (agent netns + host netns over veth), with a
+# stand-in proxy that reports what SO_ORIGINAL_DST answered and, like Squid
+# 5.7, stops accepting after one failed lookup (--strict).
+set -u
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_root_env
+
+export NETFENCE_PIN_ROOT=/sys/fs/bpf/nftest-$$
+on_cleanup "nft_remove_pins"
+nft_remove_pins() {
+	local d
+	for d in "$NETFENCE_PIN_ROOT"/cg-* "$NETFENCE_PIN_ROOT"/tmp-cg-*; do
+		[ -d "$d" ] || continue
+		"$NETFENCE" detach --cgroup "$(cat "$TDIR/cgpath.${d##*-}" 2>/dev/null || echo /nonexistent)" \
+			>/dev/null 2>&1
+	done
+	rm -rf "$NETFENCE_PIN_ROOT"
+}
+
+topo_up || exit 1
+AGENT_CG=$(make_cgroup agent) || exit 1
+AGENT2_CG=$(make_cgroup agent2) || exit 1
+PROXY_CG=$(make_cgroup proxy) || exit 1
+for cg in "$AGENT_CG" "$AGENT2_CG"; do
+	echo "$cg" >"$TDIR/cgpath.$(stat -c %i "$cg")"
+done
+
+# The host side: proxy stand-in (intercept HTTP and TLS), forward proxy, MCP
+# gateway stand-in, DNS stand-ins, origins.
+bg_start proxy "$NFPROBE" -c "$PROXY_CG" -n "$HOST_NS" serve --name proxy --orig \
+	--strict --listen "$GW_IP:3129" --listen "$GW_IP:3130"
+bg_start fwd "$NFPROBE" -n "$HOST_NS" serve --name fwd --listen "$GW_IP:3128"
+bg_start mcp "$NFPROBE" -n "$HOST_NS" serve --name mcp --listen "$GW_IP:8080" \
+	--listen "$GW_IP:9090" --listen "$GW_IP:80"
+bg_start dns "$NFPROBE" -n "$HOST_NS" serve --name dns --udp "$GW_IP:53" \
+	--listen "$GW_IP:53"
+bg_start dns2 "$NFPROBE" -n "$HOST_NS" serve --name dns2 --udp "$ORIGIN2:53" \
+	--udp "$ORIGIN2:5353"
+bg_start origin "$NFPROBE" -n "$HOST_NS" serve --name origin --listen "$ORIGIN1:80" \
+	--listen "$ORIGIN1:443" --listen "$ORIGIN1:5000" --listen "$ORIGIN1:6000" \
+	--listen "$ORIGIN1:22"
+bg_start agentlo "$NFPROBE" -n "$AGENT_NS" serve --name agentlo --listen "127.0.0.1:7000"
+for p in proxy fwd mcp dns dns2 origin agentlo; do
+	wait_ready "$p" || { t_fail "start $p" "$(cat "$TDIR/$p.err")"; t_summary; exit 1; }
+done
+
+# probe CGROUP ARGS...: nfprobe connect from a process in CGROUP, in the agent netns
+probe() {
+	local cg=$1
+	shift
+	"$NFPROBE" -c "$cg" -n "$AGENT_NS" connect --timeout 1500 "$@"
+}
+
+# expect_reply NAME WANT [--cg CG] CONNECT-ARGS...: the reply line is WANT
+expect_reply() {
+	local name=$1 want=$2 cg=$AGENT_CG out
+	shift 2
+	if [ "$1" = --cg ]; then cg=$2; shift 2; fi
+	out=$(probe "$cg" "$@")
+	assert_eq "$name" "$(json_field "$out" reply || echo "$out")" "$want"
+}
+
+# expect_refused NAME [--cg CG] CONNECT-ARGS...: connect/send fails with EPERM
+expect_refused() {
+	local name=$1 cg=$AGENT_CG out
+	shift
+	if [ "$1" = --cg ]; then cg=$2; shift 2; fi
+	out=$(probe "$cg" "$@")
+	assert_eq "$name" "$(json_field "$out" error || echo "$out")" "EPERM"
+}
+
+attach() {
+	"$NETFENCE" attach --cgroup "$AGENT_CG" --proxy "$GW_IP:3129" \
+		--tls-proxy "$GW_IP:3130" --forward-proxy "$GW_IP:3128" \
+		--proxy-cgroup "$PROXY_CG" --enable-host-access --host-gateway "$GW_IP" \
+		--allow-host-ports 8080 --dns-servers "$GW_IP" "$@"
+}
+
+# --- before any policy: the topology itself works -------------------------
+expect_reply "no policy: origin reached directly" "HELLO origin" "$ORIGIN1" 80
+expect_reply "no policy: any UDP goes out" "HELLO dns2" --udp "$ORIGIN2" 5353
+
+# --- attach ------------------------------------------------------------------
+out=$(attach 2>&1)
+assert_eq "attach exits 0" "$?" 0
+assert_match "attach reports the cgroup" "$out" "attached to $AGENT_CG"
+assert_eq "the loader is gone, the policy stays" \
+	"$(pgrep -x netfence >/dev/null && echo running || echo gone)" gone
+
+# --- TCP rows ------------------------------------------------------------------
+expect_reply "redirect :80 with its original destination" "ORIG $ORIGIN1:80" "$ORIGIN1" 80
+out=$(probe "$AGENT_CG" "$ORIGIN1" 80)
+assert_eq "redirect: getpeername is the proxy" "$(json_field "$out" peer)" "$GW_IP:3129"
+expect_reply "redirect :443 to the TLS intercept port" "ORIG $ORIGIN1:443" "$ORIGIN1" 443
+out=$(probe "$AGENT_CG" "$ORIGIN1" 443)
+assert_eq "TLS redirect: peer is the TLS port" "$(json_field "$out" peer)" "$GW_IP:3130"
+expect_reply "bypass: gateway on an allowed port goes direct" "HELLO mcp" "$GW_IP" 8080
+expect_refused "gateway on a port not allowed is refused" "$GW_IP" 9090
+expect_reply "gateway on :80 is redirected, not direct" "ORIG $GW_IP:80" "$GW_IP" 80
+expect_refused "a port outside the redirect set is refused" "$ORIGIN1" 5000
+expect_refused "a dangerous port is refused" "$ORIGIN1" 22
+expect_reply "forward-proxy port goes direct" "HELLO fwd" "$GW_IP" 3128
+expect_refused "straight to the intercept port is refused" "$GW_IP" 3129
+expect_refused "straight to the TLS intercept port is refused" "$GW_IP" 3130
+expect_refused "cloud metadata address is refused" 169.254.169.254 80
+expect_reply "TCP to the allowed resolver's port 53 goes direct" "HELLO dns" "$GW_IP" 53
+expect_reply "loopback=allow: the agent's own loopback" "HELLO agentlo" 127.0.0.1 7000
+
+# --- IPv6 sockets ----------------------------------------------------------------
+expect_reply "v4-mapped :80 is redirected like IPv4" "ORIG $ORIGIN1:80" --v6 "$ORIGIN1" 80
+expect_reply "v4-mapped bypass pair goes direct" "HELLO mcp" --v6 "$GW_IP" 8080
+expect_refused "v4-mapped port outside the policy is refused" --v6 "$ORIGIN1" 5000
+expect_refused "v4-mapped gateway port not allowed is refused" --v6 "$GW_IP" 9090
+expect_refused "v4-mapped intercept port is refused" --v6 "$GW_IP" 3129
+expect_refused "native IPv6 is refused" fd00:dead::1 80
+expect_refused "v4-mapped UDP outside DNS is refused" --udp --v6 "$ORIGIN2" 5353
+expect_reply "v4-mapped UDP DNS to the allowed resolver" "HELLO dns" --udp --v6 "$GW_IP" 53
+
+# --- UDP -----------------------------------------------------------------------
+expect_reply "UDP DNS to the allowed resolver (sendto)" "HELLO dns" --udp "$GW_IP" 53
+expect_reply "UDP DNS to the allowed resolver (connect)" "HELLO dns" --udp --connected "$GW_IP" 53
+expect_refused "UDP DNS to a resolver not allowed (sendto)" --udp "$ORIGIN2" 53
+expect_refused "UDP DNS to a resolver not allowed (connect)" --udp --connected "$ORIGIN2" 53
+expect_refused "other UDP is refused" --udp "$ORIGIN2" 5353
+expect_refused "QUIC-style UDP 443 is refused" --udp "$ORIGIN1" 443
+
+# --- Lookup misses never fail the proxy ------------------------------------------
+out=$("$NFPROBE" -n "$HOST_NS" connect --timeout 1500 "$GW_IP" 3129)
+assert_eq "unredirected connection to the intercept port: miss answered 127.0.0.1:1" \
+	"$(json_field "$out" reply)" "ORIG 127.0.0.1:1"
+expect_reply "the proxy still serves after a miss" "ORIG $ORIGIN1:80" "$ORIGIN1" 80
+out=$("$NFPROBE" -c "$AGENT_CG" -n "$AGENT_NS" storm --count 2000 "$ORIGIN1" 80)
+assert_match "connect-then-reset storm ran" "$out" '"attempted":2000'
+expect_reply "after 2000 connect-and-reset clients the next lookup succeeds" \
+	"ORIG $ORIGIN1:443" "$ORIGIN1" 443
+assert_eq "the proxy never saw a failed lookup" \
+	"$(grep -c ORIGERR "$TDIR/proxy.err")" 0
+
+# --- status ------------------------------------------------------------------------
+st=$("$NETFENCE" -j status --cgroup "$AGENT_CG")
+assert_match "status -j: enforcing" "$st" '"state":"enforcing"'
+assert_match "status -j: counts redirects" "$st" '"redirect":[1-9]'
+assert_match "status -j: counts refusals by reason" "$st" '"deny_port":[1-9]'
+assert_match "status -j: counts the miss" "$st" '"orig_miss":[1-9]'
+assert_match "status -j: lists the bypass pair" "$st" "\"$GW_IP:8080\""
+python3 -c 'import json,sys; json.loads(sys.argv[1])' "$st" 2>/dev/null
+assert_eq "status -j is valid JSON" "$?" 0
+
+# --- re-attach swaps the policy with no moment of no policy --------------------------
+# While the policy is replaced ten times, a port refused by both policies must
+# never connect.
+(
+	for i in $(seq 1 150); do
+		probe "$AGENT_CG" --timeout 500 "$ORIGIN1" 6000
+	done >"$TDIR/swap.out"
+) &
+swapper=$!
+for i in $(seq 1 5); do
+	attach --redirect-ports 80,5000 --tls-ports 5001 >/dev/null
+	attach >/dev/null
+done
+wait "$swapper"
+assert_eq "no connection slipped through while swapping" \
+	"$(grep -c '"result":"ok"' "$TDIR/swap.out")" 0
+assert_eq "every probe during the swaps was refused" \
+	"$(grep -c '"error":"EPERM"' "$TDIR/swap.out")" 150
+
+out=$(attach --redirect-ports 80,5000 --tls-ports 5001 2>&1)
+assert_match "re-attach says it replaced" "$out" "replaced policy on"
+expect_reply "new policy: :5000 redirected with its destination" "ORIG $ORIGIN1:5000" "$ORIGIN1" 5000
+expect_refused "new policy: :443 is no longer redirected" "$ORIGIN1" 443
+st=$("$NETFENCE" -j status --cgroup "$AGENT_CG")
+assert_match "status shows the new generation" "$st" '"generation":12'
+assert_match "status shows the new ports" "$st" '"redirect_ports":"80,5000"'
+
+# --- two cgroups, two policies ---------------------------------------------------------
+"$NETFENCE" attach --cgroup "$AGENT2_CG" --proxy "$GW_IP:3129" --proxy-cgroup "$PROXY_CG" \
+	--redirect-ports 1-65535 --dns-servers "$GW_IP" >/dev/null
+assert_eq "second cgroup attached" "$?" 0
+expect_reply "cgroup 2: its own policy redirects :6000" "ORIG $ORIGIN1:6000" --cg "$AGENT2_CG" "$ORIGIN1" 6000
+expect_refused "cgroup 1 still refuses :6000" "$ORIGIN1" 6000
+expect_refused "cgroup 2: dangerous port refused even inside 1-65535" --cg "$AGENT2_CG" "$ORIGIN1" 22
+expect_reply "cgroup 2: no host bypass, the gateway goes to the proxy" "ORIG $GW_IP:8080" \
+	--cg "$AGENT2_CG" "$GW_IP" 8080
+expect_reply "cgroup 1 keeps its bypass" "HELLO mcp" "$GW_IP" 8080
+n=$("$NETFENCE" -j status | grep -o '"state":"enforcing"' | wc -l)
+assert_eq "status lists both cgroups" "$n" 2
+
+# --- loopback governed like the host --------------------------------------------------
+"$NETFENCE" attach --cgroup "$AGENT2_CG" --proxy "$GW_IP:3129" --proxy-cgroup "$PROXY_CG" \
+	--loopback host --dns-servers "$GW_IP" >/dev/null
+expect_refused "loopback=host: other loopback ports refused" --cg "$AGENT2_CG" 127.0.0.1 7000
+expect_refused "loopback=host: ::1 refused" --cg "$AGENT2_CG" ::1 7000
+expect_reply "loopback=host: :80 on loopback goes to the proxy" "ORIG 127.0.0.1:80" \
+	--cg "$AGENT2_CG" 127.0.0.1 80
+
+# --- bad input changes nothing -------------------------------------------------------------
+before=$("$NETFENCE" -j status --cgroup "$AGENT_CG")
+"$NETFENCE" attach --cgroup "$AGENT_CG" --proxy "$GW_IP:3129" --enable-host-access \
+	--host-gateway "$GW_IP" --allow-host-ports 22 >/dev/null 2>"$TDIR/bad.err"
+assert_eq "dangerous host port: exit 2" "$?" 2
+assert_match "dangerous host port: one clear line" "$(cat "$TDIR/bad.err")" \
+	"^Error: --allow-host-ports '22': port 22 is a dangerous port"
+assert_eq "dangerous host port: policy unchanged" \
+	"$("$NETFENCE" -j status --cgroup "$AGENT_CG" | sed 's/"counters".*//')" \
+	"$(sed 's/"counters".*//' <<<"$before")"
+badcg=$(make_cgroup badnew) || exit 1
+"$NETFENCE" attach --cgroup "$badcg" --proxy 300.1.1.1:3129 >/dev/null 2>&1
+assert_eq "bad proxy address: exit 2" "$?" 2
+assert_eq "bad proxy address: nothing pinned" \
+	"$(ls "$NETFENCE_PIN_ROOT" | grep -c "cg-$(stat -c %i "$badcg")")" 0
+
+# --- detach restores ------------------------------------------------------------------------
+"$NETFENCE" detach --cgroup "$AGENT_CG" >/dev/null
+assert_eq "detach exits 0" "$?" 0
+expect_reply "after detach: origin reached directly again" "HELLO origin" "$ORIGIN1" 80
+expect_reply "after detach: UDP goes out again" "HELLO dns2" --udp "$ORIGIN2" 5353
+assert_eq "after detach: its pins are gone" \
+	"$(ls "$NETFENCE_PIN_ROOT" | grep -c "^cg-$(stat -c %i "$AGENT_CG")$")" 0
+"$NETFENCE" detach --cgroup "$AGENT_CG" >/dev/null 2>&1
+assert_eq "detach of a cgroup with no policy: exit 1" "$?" 1
+expect_refused "the other cgroup keeps its policy" --cg "$AGENT2_CG" 127.0.0.1 7000
+"$NETFENCE" detach --cgroup "$AGENT2_CG" >/dev/null
+assert_eq "the last detach drops the shared record map" \
+	"$(ls "$NETFENCE_PIN_ROOT" | wc -l)" 0
+
+t_summary
