@@ -12,6 +12,7 @@ static const struct cmd cmds[] = {
 	{ "attach", do_attach, attach_usage },
 	{ "detach", do_detach, detach_usage },
 	{ "status", do_status, status_usage },
+	{ "run", do_run, run_usage },
 	{ 0 },
 };
 
@@ -24,6 +25,7 @@ static const char main_usage[] =
 	"  attach   put a cgroup under a policy (pinned, outlives netfence)\n"
 	"  detach   remove a cgroup's policy\n"
 	"  status   show attached cgroups, their policy and counters\n"
+	"  run      run a command confined, with an embedded Squid\n"
 	"\n"
 	"  -j, --json     JSON on stdout (errors too)\n"
 	"  -v, --verbose  more messages; -d, --debug: libbpf and verifier logs\n"

@@ -204,7 +204,12 @@ static int build_bypass(const struct policy_opts *o, struct policy *out,
 	ret = resolve_host_gateway(o->host_gateway, o->hosts_path,
 				   out->gateways, MAX_GATEWAYS,
 				   &out->n_gateways, why, sizeof(why));
-	if (ret || !out->n_gateways) {
+	if (!o->host_gateway && o->loopback == NF_LOOPBACK_HOST &&
+	    (ret || !out->n_gateways)) {
+		/* on a bare host the gateway is loopback itself */
+		ret = 0;
+		out->n_gateways = 0;
+	} else if (ret || !out->n_gateways) {
 		snprintf(err, errlen, "--host-gateway '%s': %s",
 			 o->host_gateway ? o->host_gateway : DEFAULT_HOST_GATEWAY,
 			 ret ? why : "no IPv4 address");

@@ -92,6 +92,8 @@ int resolv_conf_nameservers(const char *path, uint32_t *out_be, size_t max,
 	FILE *f;
 
 	*n = 0;
+	if (!path)
+		path = NF_RESOLV_CONF;
 	f = fopen(path, "re");
 	if (!f)
 		return read_error(path, errno, err, errlen);
@@ -182,6 +184,8 @@ int hosts_lookup4(const char *path, const char *name, uint32_t *out_be,
 	int ret;
 
 	*n = 0;
+	if (!path)
+		path = NF_HOSTS_FILE;
 	namelen = name ? name_len(name) : 0;
 	if (!namelen) {
 		set_err(err, errlen, "empty host name");
@@ -335,10 +339,14 @@ static int gateway_item(const char *item, const char *hosts_path,
 
 	ret = hosts_scan(hosts_path, item, name_len(item), set, &found, err,
 			 errlen);
-	if (ret == -ENOENT)
-		found = false; /* no hosts file: ask the resolver */
-	else if (ret)
+	if (ret == -ENOENT) {
+		/* No hosts file: ask the resolver, forget the reason. */
+		found = false;
+		if (err && errlen)
+			err[0] = '\0';
+	} else if (ret) {
 		return ret;
+	}
 	if (found)
 		return 0;
 	return dns_lookup4(item, set, err, errlen);
@@ -349,7 +357,7 @@ int resolve_host_gateway(const char *spec, const char *hosts_path,
 			 size_t errlen)
 {
 	struct addrset set = { .v = out_be, .max = max };
-	const char *p, *comma;
+	const char *p, *comma, *where;
 	char sb[SHOW_VALUE_BUF];
 	char *item;
 	size_t len;
@@ -369,11 +377,14 @@ int resolve_host_gateway(const char *spec, const char *hosts_path,
 		comma = strchr(p, ',');
 		len = comma ? (size_t)(comma - p) : strlen(p);
 		if (!len) {
+			if (p == spec)
+				where = "starts with a comma";
+			else if (!comma)
+				where = "ends with a comma";
+			else
+				where = "empty item between commas";
 			set_err(err, errlen, "\"%s\": %s",
-				show_value(sb, spec, strlen(spec)),
-				p == spec ? "starts with a comma" :
-				!comma	  ? "ends with a comma" :
-					    "empty item between commas");
+				show_value(sb, spec, strlen(spec)), where);
 			return -EINVAL;
 		}
 		item = strndup(p, len);

@@ -23,7 +23,7 @@
  * blank lines and other keywords are skipped, and so are IPv6 and malformed
  * nameservers. Stops at max, ignoring the rest (as the C library does past
  * its own limit). No IPv4 nameserver: 0 with *n = 0. A file that cannot be
- * read: -errno, reason "cannot read PATH: ...".
+ * read: -errno, reason "cannot read PATH: ...". path NULL: NF_RESOLV_CONF.
  */
 int resolv_conf_nameservers(const char *path, uint32_t *out_be, size_t max,
 			    size_t *n, char *err, size_t errlen);
@@ -32,7 +32,8 @@ int resolv_conf_nameservers(const char *path, uint32_t *out_be, size_t max,
  * The IPv4 addresses a hosts-format file gives name, as canonical name or
  * alias: case-insensitive, a trailing dot on either side ignored, text after
  * '#' ignored, IPv6 lines skipped. Not found: 0 with *n = 0. More than max
- * distinct addresses: -E2BIG. A file that cannot be read: -errno.
+ * distinct addresses: -E2BIG. A file that cannot be read: -errno. path
+ * NULL: NF_HOSTS_FILE.
  */
 int hosts_lookup4(const char *path, const char *name, uint32_t *out_be,
 		  size_t max, size_t *n, char *err, size_t errlen);

@@ -56,33 +56,44 @@ export CG2 TDIR NFPROBE NETFENCE
 # Results
 # --------------------------------------------------------------------------
 
+# nft_oneline TEXT: TEXT on one line, in NFT_LINE (no subshell: a Ctrl-C
+# must not eat a result line).
 nft_oneline() {
-	local s=$*
-
-	s=${s//$'\r'/}
-	printf '%s' "${s//$'\n'/ | }"
+	NFT_LINE=${1//$'\r'/}
+	NFT_LINE=${NFT_LINE//$'\n'/ | }
 }
 
 # t_pass NAME
 t_pass() {
 	NFT_PASS=$((NFT_PASS + 1))
-	echo "PASS: $(nft_oneline "$1")"
+	nft_oneline "$1"
+	echo "PASS: $NFT_LINE"
 }
 
 # t_fail NAME [DETAIL]
 t_fail() {
+	local name
+
 	NFT_FAIL=$((NFT_FAIL + 1))
+	nft_oneline "$1"
+	name=$NFT_LINE
 	if [[ $# -gt 1 && -n $2 ]]; then
-		echo "FAIL: $(nft_oneline "$1"): $(nft_oneline "$2")"
+		nft_oneline "$2"
+		echo "FAIL: $name: $NFT_LINE"
 	else
-		echo "FAIL: $(nft_oneline "$1")"
+		echo "FAIL: $name"
 	fi
 }
 
 # t_skip NAME REASON
 t_skip() {
+	local name
+
 	NFT_SKIP=$((NFT_SKIP + 1))
-	echo "SKIP: $(nft_oneline "$1"): $(nft_oneline "${2:-no reason given}")"
+	nft_oneline "$1"
+	name=$NFT_LINE
+	nft_oneline "${2:-no reason given}"
+	echo "SKIP: $name: $NFT_LINE"
 }
 
 # t_summary: the line "N passed, N failed, N skipped"; non-zero if anything

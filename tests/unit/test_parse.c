@@ -18,7 +18,8 @@
 #define ERRLEN 256
 
 /* An IPv4 address a.b.c.d in host order (a constant), and network order. */
-#define H(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (c) << 8 | (d))
+#define H(a, b, c, d) \
+	((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (c) << 8 | (d))
 #define IP(a, b, c, d) htonl(H(a, b, c, d))
 
 struct reject {
@@ -111,8 +112,9 @@ static void test_parse_port_reject(void **state)
 		{ "0", -ERANGE, "out of range 1-65535" },
 		{ "65536", -ERANGE, "out of range 1-65535" },
 		{ "99999", -ERANGE, "out of range" },
-		{ "4294967376", -ERANGE, "out of range" },	   /* 2^32 + 80 */
-		{ "18446744073709551696", -ERANGE, "out of range" }, /* 2^64+80 */
+		/* 2^32 + 80 and 2^64 + 80: no wrap-around */
+		{ "4294967376", -ERANGE, "out of range" },
+		{ "18446744073709551696", -ERANGE, "out of range" },
 		{ "0080", -EINVAL, "leading zeros" },
 		{ "00", -EINVAL, "leading zeros" },
 		{ "01", -EINVAL, "leading zeros" },
@@ -130,7 +132,8 @@ static void test_parse_port_reject(void **state)
 		{ "1e3", -EINVAL, NULL },
 		{ "80,443", -EINVAL, NULL },
 		{ "80-90", -EINVAL, NULL },
-		{ "\xef\xbc\x98\xef\xbc\x90", -EINVAL, NULL }, /* fullwidth 80 */
+		/* "80" in fullwidth digits */
+		{ "\xef\xbc\x98\xef\xbc\x90", -EINVAL, NULL },
 	};
 	char err[ERRLEN];
 	uint16_t port;
@@ -248,7 +251,8 @@ static void test_parse_port_spec_reject(void **state)
 	assert_non_null(bm);
 	for (i = 0; i < ARRAY_SIZE(t); i++) {
 		err[0] = '\0';
-		check_ret(t[i].in, parse_port_spec(t[i].in, bm, err, sizeof(err)),
+		check_ret(t[i].in,
+			  parse_port_spec(t[i].in, bm, err, sizeof(err)),
 			  t[i].ret);
 		check_reason(t[i].in, err, t[i].why);
 		check_ret(t[i].in, parse_port_spec(t[i].in, bm, NULL, 0),
@@ -415,11 +419,12 @@ static void test_portset_format_round_trip(void **state)
 static void test_dangerous_ports(void **state)
 {
 	static const uint16_t expected[] = {
-		22,   23,   25,	  110,	143,  445,   1433,  1521,  3306, 3389, 5432,
-		5984, 6379, 6984, 8086, 8088, 9200, 9300, 27017, 27018, 28017,
+		22,   23,   25,	  110,	143,   445,   1433,
+		1521, 3306, 3389, 5432, 5984,  6379,  6984,
+		8086, 8088, 9200, 9300, 27017, 27018, 28017,
 	};
-	static const uint16_t safe[] = { 0,    1,    21,   24,	 53,
-					 80,   443,  3128, 8080, 8443,
+	static const uint16_t safe[] = { 0,    1,     21,   24,	  53,
+					 80,   443,   3128, 8080, 8443,
 					 9000, 27019, 65535 };
 	uint8_t *bm = calloc(1, NF_PORT_BITMAP_BYTES);
 	size_t i;
@@ -653,23 +658,22 @@ static void test_parse_ipv4_list(void **state)
 	size_t n;
 
 	(void)state;
-	assert_int_equal(parse_ipv4_list("1.2.3.4", out, 8, &n, err,
-					 sizeof(err)),
-			 0);
+	assert_int_equal(
+		parse_ipv4_list("1.2.3.4", out, 8, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(out[0], IP(1, 2, 3, 4));
 
-	assert_int_equal(parse_ipv4_list("5.6.7.8,1.2.3.4", out, 8, &n, NULL,
-					 0),
-			 0);
+	assert_int_equal(
+		parse_ipv4_list("5.6.7.8,1.2.3.4", out, 8, &n, NULL, 0), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(out[0], IP(5, 6, 7, 8));
 	assert_int_equal(out[1], IP(1, 2, 3, 4));
 
 	/* Duplicates dropped, first order kept. */
-	assert_int_equal(parse_ipv4_list("5.6.7.8,1.2.3.4,5.6.7.8,1.2.3.4,9.9.9.9",
-					 out, 8, &n, NULL, 0),
-			 0);
+	assert_int_equal(
+		parse_ipv4_list("5.6.7.8,1.2.3.4,5.6.7.8,1.2.3.4,9.9.9.9", out,
+				8, &n, NULL, 0),
+		0);
 	assert_int_equal(n, 3);
 	assert_int_equal(out[0], IP(5, 6, 7, 8));
 	assert_int_equal(out[1], IP(1, 2, 3, 4));
@@ -678,9 +682,8 @@ static void test_parse_ipv4_list(void **state)
 
 static void test_parse_ipv4_list_limit(void **state)
 {
-	static const char eight[] =
-		"10.0.0.1,10.0.0.2,10.0.0.3,10.0.0.4,"
-		"10.0.0.5,10.0.0.6,10.0.0.7,10.0.0.8";
+	static const char eight[] = "10.0.0.1,10.0.0.2,10.0.0.3,10.0.0.4,"
+				    "10.0.0.5,10.0.0.6,10.0.0.7,10.0.0.8";
 	uint32_t out[9];
 	char err[ERRLEN], spec[256];
 	size_t n, i;
@@ -711,9 +714,8 @@ static void test_parse_ipv4_list_limit(void **state)
 					 sizeof(err)),
 			 -E2BIG);
 	check_reason("max 0", err, "at most 0");
-	assert_int_equal(parse_ipv4_list("1.2.3.4,1.2.3.4", out, 1, &n, NULL,
-					 0),
-			 0);
+	assert_int_equal(
+		parse_ipv4_list("1.2.3.4,1.2.3.4", out, 1, &n, NULL, 0), 0);
 	assert_int_equal(n, 1);
 }
 
@@ -764,9 +766,8 @@ static void test_parse_ipv4_list_reject(void **state)
 static void test_format_ipv4(void **state)
 {
 	static const char *const t[] = {
-		"0.0.0.0",     "1.2.3.4",	  "10.0.0.1",
-		"127.0.0.1",   "192.168.65.254", "255.255.255.255",
-		"100.64.0.10",
+		"0.0.0.0",	  "1.2.3.4",	     "10.0.0.1",    "127.0.0.1",
+		"192.168.65.254", "255.255.255.255", "100.64.0.10",
 	};
 	char buf[16], ep[22];
 	uint32_t addr;

@@ -28,7 +28,7 @@
 #define ERRLEN 512
 
 /* An IPv4 address a.b.c.d in network order. */
-#define IP(a, b, c, d)                                                    \
+#define IP(a, b, c, d)                                                         \
 	htonl((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | \
 	      (uint32_t)(d))
 
@@ -46,15 +46,17 @@ static int group_setup(void **state)
 		return -1;
 	if (!tmp || !*tmp)
 		tmp = "/tmp";
-	snprintf(fx->dir, sizeof(fx->dir), "%s/netfence-test-XXXXXX", tmp);
-	if (!mkdtemp(fx->dir)) {
+	if (snprintf(fx->dir, sizeof(fx->dir), "%s/netfence-test-XXXXXX",
+		     tmp) >= (int)sizeof(fx->dir) ||
+	    !mkdtemp(fx->dir)) {
 		fprintf(stderr, "mkdtemp %s: %s\n", fx->dir, strerror(errno));
 		free(fx);
 		return -1;
 	}
-	snprintf(fx->missing, sizeof(fx->missing), "%s/no-such-file",
-		 fx->dir);
 	*state = fx;
+	if (snprintf(fx->missing, sizeof(fx->missing), "%s/no-such-file",
+		     fx->dir) >= (int)sizeof(fx->missing))
+		return -1;
 	return 0;
 }
 
@@ -74,9 +76,9 @@ static int group_teardown(void **state)
 			if (!strcmp(de->d_name, ".") ||
 			    !strcmp(de->d_name, ".."))
 				continue;
-			snprintf(path, sizeof(path), "%s/%s", fx->dir,
-				 de->d_name);
-			if (unlink(path))
+			if (snprintf(path, sizeof(path), "%s/%s", fx->dir,
+				     de->d_name) >= (int)sizeof(path) ||
+			    unlink(path))
 				ret = -1;
 		}
 		closedir(d);
@@ -95,7 +97,8 @@ static void write_file(const struct fixture *fx, const char *name,
 {
 	FILE *f;
 
-	snprintf(path, PATH_MAX, "%s/%s", fx->dir, name);
+	assert_true(snprintf(path, PATH_MAX, "%s/%s", fx->dir, name) <
+		    PATH_MAX);
 	f = fopen(path, "we");
 	assert_non_null(f);
 	assert_int_equal(fputs(text, f) >= 0, 1);
@@ -143,8 +146,8 @@ static void test_resolv_conf(void **state)
 	size_t n = 42;
 
 	write_file(fx, "resolv.conf", resolv_conf, path);
-	assert_int_equal(resolv_conf_nameservers(path, out, ARRAY_SIZE(out),
-						 &n, err, sizeof(err)),
+	assert_int_equal(resolv_conf_nameservers(path, out, ARRAY_SIZE(out), &n,
+						 err, sizeof(err)),
 			 0);
 	assert_string_equal(err, "");
 	assert_int_equal(n, 5);
@@ -172,20 +175,17 @@ static void test_resolv_conf_max(void **state)
 		   "nameserver 10.0.0.4\n"
 		   "nameserver 10.0.0.5\n",
 		   path);
-	assert_int_equal(resolv_conf_nameservers(path, out, 3, &n, NULL, 0),
-			 0);
+	assert_int_equal(resolv_conf_nameservers(path, out, 3, &n, NULL, 0), 0);
 	assert_int_equal(n, 3);
 	assert_int_equal(out[0], IP(10, 0, 0, 1));
 	assert_int_equal(out[1], IP(10, 0, 0, 2));
 	assert_int_equal(out[2], IP(10, 0, 0, 3));
 
-	assert_int_equal(resolv_conf_nameservers(path, out, 1, &n, NULL, 0),
-			 0);
+	assert_int_equal(resolv_conf_nameservers(path, out, 1, &n, NULL, 0), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(out[0], IP(10, 0, 0, 1));
 
-	assert_int_equal(resolv_conf_nameservers(path, out, 0, &n, NULL, 0),
-			 0);
+	assert_int_equal(resolv_conf_nameservers(path, out, 0, &n, NULL, 0), 0);
 	assert_int_equal(n, 0);
 }
 
@@ -202,14 +202,12 @@ static void test_resolv_conf_none(void **state)
 		   "nameserver fd00::53\n"
 		   "search lan\n",
 		   path);
-	assert_int_equal(resolv_conf_nameservers(path, out, 8, &n, NULL, 0),
-			 0);
+	assert_int_equal(resolv_conf_nameservers(path, out, 8, &n, NULL, 0), 0);
 	assert_int_equal(n, 0);
 
 	n = 42;
 	write_file(fx, "resolv.empty", "", path);
-	assert_int_equal(resolv_conf_nameservers(path, out, 8, &n, NULL, 0),
-			 0);
+	assert_int_equal(resolv_conf_nameservers(path, out, 8, &n, NULL, 0), 0);
 	assert_int_equal(n, 0);
 }
 
@@ -228,8 +226,7 @@ static void test_resolv_conf_long_line(void **state)
 	strcpy(text + len, "\nnameserver 172.16.0.1\n");
 	write_file(fx, "resolv.long", text, path);
 	free(text);
-	assert_int_equal(resolv_conf_nameservers(path, out, 8, &n, NULL, 0),
-			 0);
+	assert_int_equal(resolv_conf_nameservers(path, out, 8, &n, NULL, 0), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(out[0], IP(172, 16, 0, 1));
 }
@@ -258,8 +255,8 @@ static void test_resolv_conf_unreadable(void **state)
 	check_reason(err, "cannot read ");
 	check_reason(err, ": Is a directory");
 
-	assert_int_equal(resolv_conf_nameservers(fx->missing, out, 8, &n,
-						 NULL, 0),
+	assert_int_equal(resolv_conf_nameservers(fx->missing, out, 8, &n, NULL,
+						 0),
 			 -ENOENT);
 }
 
@@ -294,8 +291,8 @@ static void lookup(const char *path, const char *name, size_t want_n,
 	ret = hosts_lookup4(path, name, out, ARRAY_SIZE(out), &n, err,
 			    sizeof(err));
 	if (ret || n != want_n)
-		fail_msg("\"%s\": returned %d with %zu addresses (%s), expected %zu",
-			 name, ret, n, err, want_n);
+		fail_msg("\"%s\": %d, %zu addresses (%s), expected %zu", name,
+			 ret, n, err, want_n);
 	for (i = 0; i < n; i++)
 		assert_int_equal(out[i], want[i]);
 }
@@ -356,9 +353,8 @@ static void test_hosts_lookup_errors(void **state)
 			 -E2BIG);
 	assert_int_equal(n, 0);
 	check_reason(err, "at most 1");
-	assert_int_equal(hosts_lookup4(path, "gateway.test", out, 2, &n, NULL,
-				       0),
-			 0);
+	assert_int_equal(
+		hosts_lookup4(path, "gateway.test", out, 2, &n, NULL, 0), 0);
 	assert_int_equal(n, 2);
 
 	assert_int_equal(hosts_lookup4(path, "", out, 8, &n, err, sizeof(err)),
@@ -370,16 +366,16 @@ static void test_hosts_lookup_errors(void **state)
 			 -EINVAL);
 
 	n = 42;
-	assert_int_equal(hosts_lookup4(fx->missing, "gateway.test", out, 8,
-				       &n, err, sizeof(err)),
+	assert_int_equal(hosts_lookup4(fx->missing, "gateway.test", out, 8, &n,
+				       err, sizeof(err)),
 			 -ENOENT);
 	assert_int_equal(n, 0);
 	snprintf(expected, sizeof(expected),
 		 "cannot read %s: No such file or directory", fx->missing);
 	assert_string_equal(err, expected);
 
-	assert_int_equal(hosts_lookup4(fx->dir, "gateway.test", out, 8, &n,
-				       err, sizeof(err)),
+	assert_int_equal(hosts_lookup4(fx->dir, "gateway.test", out, 8, &n, err,
+				       sizeof(err)),
 			 -EISDIR);
 	check_reason(err, "Is a directory");
 }
@@ -397,8 +393,7 @@ static int gateway(const char *spec, const char *hosts_path, uint32_t *out,
 {
 	*n = 42;
 	err[0] = '\0';
-	return resolve_host_gateway(spec, hosts_path, out, max, n, err,
-				    ERRLEN);
+	return resolve_host_gateway(spec, hosts_path, out, max, n, err, ERRLEN);
 }
 
 static void test_host_gateway_hosts(void **state)
@@ -417,9 +412,8 @@ static void test_host_gateway_hosts(void **state)
 	assert_int_equal(out[0], IP(192, 168, 65, 254));
 	assert_int_equal(out[1], IP(192, 168, 65, 2));
 
-	assert_int_equal(gateway("Host.Docker.Internal.", path, out, 8, &n,
-				 err),
-			 0);
+	assert_int_equal(
+		gateway("Host.Docker.Internal.", path, out, 8, &n, err), 0);
 	assert_int_equal(n, 2);
 
 	/* Names and literals mixed, repeats dropped, order kept. */
@@ -444,9 +438,8 @@ static void test_host_gateway_hosts(void **state)
 	assert_int_equal(gateway("10.0.0.9,gateway.test", path, out, 2, &n,
 				 err),
 			 -E2BIG);
-	assert_int_equal(gateway("10.0.0.1,gateway.test", path, out, 2, &n,
-				 err),
-			 0);
+	assert_int_equal(
+		gateway("10.0.0.1,gateway.test", path, out, 2, &n, err), 0);
 	assert_int_equal(n, 2);
 }
 
@@ -497,7 +490,8 @@ static void test_host_gateway_reject(void **state)
 		{ "127.1", -EINVAL, "dotted quad" },
 		{ "12345", -EINVAL, "dotted quad" },
 		{ "010.0.0.1", -EINVAL, "leading zeros" },
-		{ "::1", -EINVAL, "IPv6 address where an IPv4 address is needed" },
+		{ "::1", -EINVAL,
+		  "IPv6 address where an IPv4 address is needed" },
 		{ "[::1]", -EINVAL, "IPv6" },
 		{ "fe80::1", -EINVAL, "IPv6" },
 		{ "10.0.0.1:8080", -EINVAL, "not an IPv4 address" },
@@ -511,8 +505,10 @@ static void test_host_gateway_reject(void **state)
 		{ "host!", -EINVAL, "nor a host name" },
 		{ "host/x", -EINVAL, "nor a host name" },
 		{ "h\xc3\xa9te", -EINVAL, "\"h\\xc3\\xa9te\"" },
-		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-		  -EINVAL, "nor a host name" }, /* a 64-character label */
+		/* a label of 64 characters */
+		{ "a234567890123456789012345678901234567890"
+		  "123456789012345678901234.test",
+		  -EINVAL, "nor a host name" },
 	};
 	const struct fixture *fx = *state;
 	char path[PATH_MAX], err[ERRLEN];
@@ -534,9 +530,7 @@ static void test_host_gateway_reject(void **state)
 static void test_host_gateway_not_found(void **state)
 {
 	static const char *const names[] = {
-		"nosuchhost.invalid",
-		"NoSuchHost.INVALID.",
-		"invalid",
+		"nosuchhost.invalid", "NoSuchHost.INVALID.", "invalid",
 		"v6only.invalid", /* only an IPv6 line in the hosts file */
 	};
 	const struct fixture *fx = *state;
@@ -616,6 +610,11 @@ static void test_host_gateway_getaddrinfo(void **state)
 			 0);
 	assert_int_equal(n, nsys + 1);
 	assert_int_equal(out[nsys], IP(10, 0, 0, 1));
+
+	/* No hosts file at all: the resolver alone, and no stale reason. */
+	assert_int_equal(gateway("localhost", fx->missing, out, 8, &n, err), 0);
+	assert_string_equal(err, "");
+	assert_int_equal(n, nsys);
 }
 
 int main(void)

@@ -1,0 +1,620 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * netfence run: confine one command. Creates a cgroup for it, starts the
+ * embedded Squid in a cgroup of its own (unless --proxy names one), attaches
+ * the policy, runs the command inside, and removes everything it created when
+ * the command ends, on Ctrl-C or SIGTERM, and when any step fails.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "cgroup.h"
+#include "commands.h"
+#include "domains.h"
+#include "enforce.h"
+#include "log.h"
+#include "parse.h"
+#include "policy.h"
+#include "squid.h"
+#include "squid_conf.h"
+
+const char run_usage[] =
+	"Usage: netfence run [POLICY FLAGS] [RUN FLAGS] -- CMD [ARGS...]\n"
+	"Run CMD confined: its TCP goes to Squid (started here unless --proxy is\n"
+	"given), only allowed host ports go direct, DNS only to allowed resolvers.\n"
+	"Exits with CMD's status (128+N when a signal N ended it).\n"
+	"\n"
+	"Run flags:\n"
+	"  --allow-domains LIST     domains Squid lets through (a.com, *.b.org, https://c.net)\n"
+	"  --allow-domains-file F   the same, one per line\n"
+	"  --block-domains LIST     domains refused even when allowed\n"
+	"  --hosts-file F           names Squid resolves before DNS (default /etc/hosts)\n"
+	"  --log-dir DIR            keep Squid's access.log and cache.log here\n"
+	"  --squid-allow-loopback   let Squid connect to origins on 127.0.0.0/8 (local demos)\n"
+	"\n"
+	"Policy flags: as for 'netfence attach' (see 'netfence attach --help'), without\n"
+	"--cgroup (run makes one). --proxy IP:PORT uses a running proxy instead of the\n"
+	"embedded Squid; give --proxy-cgroup with it for the SO_ORIGINAL_DST responder.\n"
+	"--loopback defaults to 'host': loopback is the host, governed like the gateway.\n";
+
+enum run_opt {
+	OPT_ALLOW_DOMAINS = OPT_POLICY_END + 1,
+	OPT_ALLOW_FILE,
+	OPT_BLOCK_DOMAINS,
+	OPT_HOSTS_FILE,
+	OPT_LOG_DIR,
+	OPT_SQUID_LOOPBACK,
+};
+
+struct run_ctx {
+	struct policy_opts po;
+	struct policy pol;
+	struct domain_list allow, block;
+	const char *hosts_file;
+	const char *log_dir;
+	bool squid_loopback;
+	bool own_proxy;		/* no --proxy: the embedded Squid */
+	char **cmd;
+
+	char base[PATH_MAX];	/* our cgroup: base/agent, base/proxy */
+	char agent[PATH_MAX];
+	char proxy[PATH_MAX];
+	char run_dir[PATH_MAX];
+	bool made_base, made_agent, made_proxy;
+	uint64_t agent_id;
+	bool attached;
+	pid_t squid;
+	pid_t child;
+	struct timespec t0;
+};
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) * 1e3 +
+	       (double)(now.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* CMD must exist before anything is created: exit 127 otherwise. */
+static bool command_exists(const char *cmd)
+{
+	char buf[PATH_MAX];
+	const char *path = getenv("PATH");
+
+	if (strchr(cmd, '/'))
+		return !access(cmd, X_OK);
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, cmd);
+		if (n && !access(buf, X_OK))
+			return true;
+		path += n + (path[n] == ':');
+	}
+	return false;
+}
+
+static int parse_args(struct run_ctx *r, int argc, char **argv)
+{
+	static const struct option run_options[] = {
+		{ "allow-domains", required_argument, NULL, OPT_ALLOW_DOMAINS },
+		{ "allow-domains-file", required_argument, NULL, OPT_ALLOW_FILE },
+		{ "block-domains", required_argument, NULL, OPT_BLOCK_DOMAINS },
+		{ "hosts-file", required_argument, NULL, OPT_HOSTS_FILE },
+		{ "log-dir", required_argument, NULL, OPT_LOG_DIR },
+		{ "squid-allow-loopback", no_argument, NULL, OPT_SQUID_LOOPBACK },
+		{ "help", no_argument, NULL, 'h' },
+	};
+	struct option longopts[64];
+	char err[512], why[400];
+	size_t n = 0;
+	int c;
+
+	for (const struct option *p = policy_options; p->name; p++) {
+		if (p->val != OPT_CGROUP)
+			longopts[n++] = *p;
+	}
+	for (size_t i = 0; i < sizeof(run_options) / sizeof(run_options[0]); i++)
+		longopts[n++] = run_options[i];
+	longopts[n] = (struct option){ 0 };
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			print_usage(run_usage);
+			return -1;
+		case ':':
+			p_err("%s needs a value", argv[optind - 1]);
+			return EXIT_USAGE;
+		case '?':
+			p_err("unknown option '%s'", argv[optind - 1]);
+			return EXIT_USAGE;
+		case OPT_ALLOW_DOMAINS:
+		case OPT_BLOCK_DOMAINS:
+			if (domain_list_add_spec(c == OPT_ALLOW_DOMAINS ? &r->allow :
+									  &r->block,
+						 optarg, why, sizeof(why))) {
+				p_err("%s '%s': %s",
+				      c == OPT_ALLOW_DOMAINS ? "--allow-domains" :
+							       "--block-domains",
+				      optarg, why);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_ALLOW_FILE:
+			if (domain_list_add_file(&r->allow, optarg, why,
+						 sizeof(why))) {
+				p_err("--allow-domains-file '%s': %s", optarg, why);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_HOSTS_FILE:
+			if (access(optarg, R_OK)) {
+				p_err("--hosts-file '%s': %s", optarg, strerror(errno));
+				return EXIT_USAGE;
+			}
+			r->hosts_file = optarg;
+			r->po.hosts_path = optarg;
+			break;
+		case OPT_LOG_DIR:
+			r->log_dir = optarg;
+			break;
+		case OPT_SQUID_LOOPBACK:
+			r->squid_loopback = true;
+			break;
+		default:
+			if (policy_opt_set(&r->po, c, optarg, err, sizeof(err))) {
+				p_err("%s", err);
+				return EXIT_USAGE;
+			}
+		}
+	}
+	if (optind >= argc) {
+		p_err("no command: netfence run [FLAGS] -- CMD [ARGS...]");
+		return EXIT_USAGE;
+	}
+	r->cmd = argv + optind;
+	if (r->po.proxy.set && !r->po.proxy_cgroup)
+		pr_warn("netfence: --proxy without --proxy-cgroup: the proxy gets no SO_ORIGINAL_DST answers");
+	if (r->log_dir) {
+		struct stat st;
+
+		if (stat(r->log_dir, &st) ? mkdir(r->log_dir, 0700) :
+					    !S_ISDIR(st.st_mode)) {
+			p_err("--log-dir '%s': %s", r->log_dir,
+			      errno ? strerror(errno) : "not a directory");
+			return EXIT_USAGE;
+		}
+	}
+	if (!command_exists(r->cmd[0])) {
+		p_err("command '%s' not found", r->cmd[0]);
+		return 127;
+	}
+	return 0;
+}
+
+static int make_dir(const char *path, bool *made)
+{
+	if (mkdir(path, 0755)) {
+		p_err("cannot create cgroup %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	*made = true;
+	return 0;
+}
+
+/* Kills whatever is left in a cgroup we made, then removes it. */
+static void remove_cgroup(const char *path)
+{
+	char kill_path[PATH_MAX + 16];
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	int fd;
+
+	snprintf(kill_path, sizeof(kill_path), "%s/cgroup.kill", path);
+	fd = open(kill_path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "1", 1) != 1)
+			pr_debug("cgroup.kill %s: %s", path, strerror(errno));
+		close(fd);
+	}
+	for (int i = 0; i < 300 && rmdir(path) && errno == EBUSY; i++)
+		nanosleep(&tick, NULL);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	ssize_t n;
+	int in, out;
+
+	in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return;
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out >= 0) {
+		while ((n = read(in, buf, sizeof(buf))) > 0) {
+			if (write(out, buf, (size_t)n) != n)
+				break;
+		}
+		close(out);
+	}
+	close(in);
+}
+
+static void remove_run_dir(const char *dir)
+{
+	static const char *const files[] = { "squid.conf", SQUID_PID_FILE,
+					     SQUID_ACCESS_LOG, SQUID_CACHE_LOG,
+					     SQUID_CERT_FILE, "squid.out" };
+	char path[PATH_MAX + 64];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	if (rmdir(dir))
+		pr_warn("netfence: could not remove %s: %s", dir, strerror(errno));
+}
+
+static void teardown(struct run_ctx *r)
+{
+	char err[256], from[PATH_MAX + 64], to[PATH_MAX + 64];
+
+	if (r->attached && enforce_detach(r->agent_id, NULL, err, sizeof(err)))
+		pr_warn("netfence: detach %s: %s", r->agent, err);
+	if (r->made_agent)
+		remove_cgroup(r->agent);
+	if (r->squid > 0)
+		squid_stop(r->squid, 5000);
+	if (r->made_proxy)
+		remove_cgroup(r->proxy);
+	if (r->made_base)
+		remove_cgroup(r->base);
+	if (r->run_dir[0]) {
+		if (r->log_dir) {
+			static const char *const logs[] = { SQUID_ACCESS_LOG,
+							    SQUID_CACHE_LOG };
+
+			for (int i = 0; i < 2; i++) {
+				snprintf(from, sizeof(from), "%s/%s", r->run_dir, logs[i]);
+				snprintf(to, sizeof(to), "%s/%s", r->log_dir, logs[i]);
+				copy_file(from, to);
+			}
+		}
+		remove_run_dir(r->run_dir);
+	}
+}
+
+/* A signal that arrived during setup aborts it. */
+static bool interrupted(void)
+{
+	sigset_t pending;
+
+	sigpending(&pending);
+	return sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM) ||
+	       sigismember(&pending, SIGHUP);
+}
+
+static int start_squid(struct run_ctx *r)
+{
+	struct squid_conf_opts so = { 0 };
+	char conf[PATH_MAX + 32], log[PATH_MAX + 32], cert[PATH_MAX];
+	char err[512], dns[NF_MAX_RESOLVERS * 16 + 1] = "";
+	uint32_t lo = htonl(INADDR_LOOPBACK);
+	uint16_t ports[3];
+	struct passwd *pw;
+	FILE *f;
+	int ret, status;
+
+	snprintf(r->run_dir, sizeof(r->run_dir), "/tmp/netfence-run-XXXXXX");
+	if (!mkdtemp(r->run_dir)) {
+		p_err("cannot create a run directory: %s", strerror(errno));
+		r->run_dir[0] = '\0';
+		return -errno;
+	}
+	/* Squid drops to its own user and must write its logs here */
+	pw = getpwnam(SQUID_DEFAULT_USER);
+	if (pw && chown(r->run_dir, pw->pw_uid, pw->pw_gid))
+		pr_debug("chown %s: %s", r->run_dir, strerror(errno));
+	chmod(r->run_dir, 0700);
+
+	ret = cert_generate(r->run_dir, cert, sizeof(cert), err, sizeof(err));
+	if (ret) {
+		p_err("cannot make the intercept certificate: %s", err);
+		return ret;
+	}
+	for (int i = 0; i < 3; i++) {
+		ports[i] = free_tcp_port(lo);
+		for (int j = 0; j < i; j++)
+			if (ports[i] == ports[j])
+				ports[i] = 0;
+		if (!ports[i]) {
+			p_err("no free TCP port on 127.0.0.1");
+			return -EADDRINUSE;
+		}
+	}
+	for (int i = 0; i < r->pol.pol.nr_resolvers; i++) {
+		char a[16];
+
+		format_ipv4(r->pol.pol.resolvers[i], a);
+		snprintf(dns + strlen(dns), sizeof(dns) - strlen(dns), "%s%s",
+			 i ? " " : "", a);
+	}
+	so.run_dir = r->run_dir;
+	so.listen_addr = "127.0.0.1";
+	so.http_port = ports[0];
+	so.https_port = ports[1];
+	so.fwd_port = ports[2];
+	so.cert_path = cert;
+	so.hosts_file = r->hosts_file ? r->hosts_file : SQUID_DEFAULT_HOSTS;
+	so.allow = &r->allow;
+	so.block = &r->block;
+	so.dns_servers = dns[0] ? dns : NULL;
+	so.allow_loopback_dst = r->squid_loopback;
+
+	snprintf(conf, sizeof(conf), "%s/squid.conf", r->run_dir);
+	f = fopen(conf, "we");
+	if (!f) {
+		p_err("cannot write %s: %s", conf, strerror(errno));
+		return -errno;
+	}
+	ret = squid_conf_write(f, &so, err, sizeof(err));
+	if (fclose(f) && !ret)
+		ret = -EIO;
+	if (ret) {
+		p_err("Squid configuration: %s", err);
+		return ret;
+	}
+
+	snprintf(log, sizeof(log), "%s/squid.out", r->run_dir);
+	r->squid = squid_start(conf, r->proxy, log, err, sizeof(err));
+	if (r->squid < 0) {
+		p_err("cannot start Squid: %s", err);
+		r->squid = 0;
+		return -ENOENT;
+	}
+	ret = squid_wait_listening(r->squid, lo, ports, 3, 15000, &status);
+	if (ret) {
+		if (ret == -ECHILD)
+			r->squid = 0;
+		p_err("Squid did not start listening (%s); see %s/cache.log",
+		      ret == -ECHILD ? "it exited" : "timed out", r->run_dir);
+		return ret;
+	}
+	/* the policy points at this Squid */
+	r->po.proxy = (struct endpoint4){ true, lo, htons(ports[0]) };
+	r->po.tls_proxy = (struct endpoint4){ true, lo, htons(ports[1]) };
+	r->po.fwd_proxy = (struct endpoint4){ true, lo, htons(ports[2]) };
+	r->pol.pol.proxy_addr = lo;
+	r->pol.pol.proxy_port = htons(ports[0]);
+	r->pol.pol.tls_proxy_addr = lo;
+	r->pol.pol.tls_proxy_port = htons(ports[1]);
+	r->pol.pol.fwd_proxy_addr = lo;
+	r->pol.pol.fwd_proxy_port = htons(ports[2]);
+	r->pol.pol.flags |= NF_F_TLS_PROXY | NF_F_FWD_PROXY;
+	pr_info("netfence: Squid %d listening on 127.0.0.1:%u (http), :%u (tls), :%u (forward) after %.0f ms",
+		(int)r->squid, ports[0], ports[1], ports[2], ms_since(&r->t0));
+	return 0;
+}
+
+static int setup(struct run_ctx *r)
+{
+	struct cgroup_ref agent = { .fd = -1 }, proxy = { .fd = -1 };
+	struct attach_result res;
+	char mnt[PATH_MAX], err[512];
+	bool own_proxy = r->own_proxy;
+	int ret;
+
+	if (cgroup2_mount("/proc/self/mounts", mnt, sizeof(mnt)))
+		return -ENOENT;
+	snprintf(r->base, sizeof(r->base), "%s/netfence-run-%d", mnt, (int)getpid());
+	snprintf(r->agent, sizeof(r->agent), "%s/agent", r->base);
+	snprintf(r->proxy, sizeof(r->proxy), "%s/proxy", r->base);
+	ret = make_dir(r->base, &r->made_base);
+	if (!ret)
+		ret = make_dir(r->agent, &r->made_agent);
+	if (!ret && own_proxy)
+		ret = make_dir(r->proxy, &r->made_proxy);
+	if (ret)
+		return ret;
+	if (interrupted())
+		return -EINTR;
+
+	if (own_proxy) {
+		ret = start_squid(r);
+		if (ret)
+			return ret;
+		if (interrupted())
+			return -EINTR;
+	}
+
+	if (cgroup_open(r->agent, &agent, err, sizeof(err)) ||
+	    ((own_proxy || r->po.proxy_cgroup) &&
+	     cgroup_open(own_proxy ? r->proxy : r->po.proxy_cgroup, &proxy, err,
+			 sizeof(err)))) {
+		p_err("%s", err);
+		ret = -EINVAL;
+		goto out;
+	}
+	r->agent_id = agent.id;
+	ret = enforce_attach(&agent, proxy.fd >= 0 ? &proxy : NULL, &r->pol, &res,
+			     err, sizeof(err));
+	if (ret) {
+		p_err("%s", err);
+		goto out;
+	}
+	r->attached = true;
+out:
+	cgroup_close(&agent);
+	cgroup_close(&proxy);
+	return ret;
+}
+
+static int start_child(struct run_ctx *r)
+{
+	int pipefd[2];
+	char c;
+
+	/* the child waits until it is in the agent cgroup, then execs */
+	if (pipe2(pipefd, O_CLOEXEC)) {
+		p_err("pipe: %s", strerror(errno));
+		return -errno;
+	}
+	r->child = fork();
+	if (r->child < 0) {
+		p_err("fork: %s", strerror(errno));
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -errno;
+	}
+	if (r->child == 0) {
+		sigset_t none;
+
+		close(pipefd[1]);
+		if (read(pipefd[0], &c, 1) != 1)
+			_exit(126);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execvp(r->cmd[0], r->cmd);
+		fprintf(stderr, "Error: %s: %s\n", r->cmd[0], strerror(errno));
+		_exit(errno == ENOENT ? 127 : 126);
+	}
+	close(pipefd[0]);
+	{
+		char path[PATH_MAX + 16], buf[32];
+		int fd, n, ok;
+
+		snprintf(path, sizeof(path), "%s/cgroup.procs", r->agent);
+		n = snprintf(buf, sizeof(buf), "%d", (int)r->child);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		ok = fd >= 0 && write(fd, buf, (size_t)n) == n;
+		if (fd >= 0)
+			close(fd);
+		if (!ok) {
+			/* never let it run outside the policy */
+			p_err("cannot move the command into %s: %s", r->agent,
+			      strerror(errno));
+			kill(r->child, SIGKILL);
+			waitpid(r->child, NULL, 0);
+			r->child = 0;
+			close(pipefd[1]);
+			return -EPERM;
+		}
+	}
+	pr_info("netfence: %s started %.0f ms after netfence run began", r->cmd[0],
+		ms_since(&r->t0));
+	if (write(pipefd[1], "g", 1) != 1)
+		pr_debug("start pipe: %s", strerror(errno));
+	close(pipefd[1]);
+	return 0;
+}
+
+/* Waits for the command; forwards signals; notices Squid dying. */
+static int wait_child(struct run_ctx *r)
+{
+	sigset_t set;
+	int status, sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	for (;;) {
+		if (waitpid(r->child, &status, WNOHANG) == r->child)
+			break;
+		if (r->squid > 0 && waitpid(r->squid, &status, WNOHANG) == r->squid) {
+			r->squid = 0;
+			pr_warn("netfence: Squid exited while %s was running; stopping it",
+				r->cmd[0]);
+			kill(r->child, SIGTERM);
+			waitpid(r->child, &status, 0);
+			return EXIT_FAIL;
+		}
+		sig = sigwaitinfo(&set, NULL);
+		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
+			kill(r->child, sig);
+	}
+	r->child = 0;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return EXIT_FAIL;
+}
+
+int do_run(int argc, char **argv)
+{
+	struct run_ctx r = { .squid = 0 };
+	sigset_t block, old;
+	char err[512];
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &r.t0);
+	policy_opts_init(&r.po);
+	r.po.loopback = -1;
+	ret = parse_args(&r, argc, argv);
+	if (ret) {
+		ret = ret < 0 ? EXIT_OK : ret;
+		goto out_free;
+	}
+	if (r.po.loopback < 0)
+		r.po.loopback = NF_LOOPBACK_HOST;
+	r.own_proxy = !r.po.proxy.set;
+	if (r.own_proxy)	/* replaced by the embedded Squid's ports */
+		r.po.proxy = (struct endpoint4){ true, htonl(INADDR_LOOPBACK), htons(1) };
+	if (policy_build(&r.po, &r.pol, err, sizeof(err))) {
+		p_err("%s", err);
+		ret = EXIT_USAGE;
+		goto out_free;
+	}
+	ret = require_root("run");
+	if (ret)
+		goto out_free;
+
+	/* from here on every exit path goes through teardown */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, &old);
+
+	ret = setup(&r);
+	if (!ret && interrupted())
+		ret = -EINTR;
+	if (!ret)
+		ret = start_child(&r);
+	if (ret) {
+		if (ret == -EINTR)
+			pr_warn("netfence: interrupted during setup");
+		ret = EXIT_FAIL;
+	} else {
+		ret = wait_child(&r);
+	}
+	teardown(&r);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+out_free:
+	policy_free(&r.pol);
+	domain_list_free(&r.allow);
+	domain_list_free(&r.block);
+	return ret;
+}

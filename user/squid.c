@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "squid.h"
+
+const char *squid_bin(void)
+{
+	const char *env = getenv("NETFENCE_SQUID");
+
+	return env && *env == '/' ? env : SQUID_BIN;
+}
+
+static int write_pid(const char *cgroup_dir, pid_t pid)
+{
+	char path[4096], buf[32];
+	int fd, n, ret = 0;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup_dir);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)pid);
+	if (write(fd, buf, (size_t)n) != n)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+pid_t squid_start(const char *conf, const char *cgroup_dir, const char *log,
+		  char *err, size_t errlen)
+{
+	const char *bin = squid_bin();
+	pid_t pid;
+
+	if (access(bin, X_OK)) {
+		snprintf(err, errlen, "%s: %s (install squid-openssl)", bin,
+			 strerror(errno));
+		return -ENOENT;
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -errno;
+	}
+	if (pid == 0) {
+		sigset_t all;
+		int fd;
+
+		/* into the proxy cgroup before anything else */
+		if (write_pid(cgroup_dir, getpid()))
+			_exit(126);
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			dup2(fd, STDIN_FILENO);
+		/* its own process group: a terminal's Ctrl-C is ours to handle */
+		setpgid(0, 0);
+		execl(bin, "squid", "-N", "-f", conf, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Is addr:port (host order port) in LISTEN state in /proc/net/tcp? */
+static bool listening(uint32_t addr, uint16_t port)
+{
+	char line[512];
+	unsigned int a, p, st;
+	bool found = false;
+	FILE *f = fopen("/proc/net/tcp", "re");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		/* "  0: 0100007F:0CB9 00000000:0000 0A ..." (addr as in memory) */
+		if (sscanf(line, " %*d: %x:%x %*x:%*x %x", &a, &p, &st) != 3)
+			continue;
+		found = st == 0x0a && p == port && (a == addr || a == 0);
+	}
+	fclose(f);
+	return found;
+}
+
+int squid_wait_listening(pid_t pid, uint32_t addr, const uint16_t *ports,
+			 size_t n, int timeout_ms, int *status)
+{
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+
+	for (int waited = 0; waited <= timeout_ms; waited += 10) {
+		size_t up = 0;
+
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return -ECHILD;
+		for (size_t i = 0; i < n; i++)
+			up += listening(addr, ports[i]);
+		if (up == n)
+			return 0;
+		nanosleep(&tick, NULL);
+	}
+	return -ETIMEDOUT;
+}
+
+void squid_stop(pid_t pid, int timeout_ms)
+{
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	int status;
+
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	for (int waited = 0; waited < timeout_ms; waited += 10) {
+		if (waitpid(pid, &status, WNOHANG) != 0)
+			return;
+		nanosleep(&tick, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+}
+
+uint16_t free_tcp_port(uint32_t addr)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = addr };
+	socklen_t len = sizeof(sin);
+	uint16_t port = 0;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 0;
+	if (!bind(fd, (struct sockaddr *)&sin, sizeof(sin)) &&
+	    !getsockname(fd, (struct sockaddr *)&sin, &len))
+		port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}

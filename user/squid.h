@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The embedded Squid's process: start in a cgroup, wait for it, stop it. */
+#ifndef NETFENCE_SQUID_H
+#define NETFENCE_SQUID_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SQUID_BIN "/usr/sbin/squid"
+
+/* The Squid binary ($NETFENCE_SQUID overrides, for tests). */
+const char *squid_bin(void);
+
+/*
+ * Starts `squid -N -f CONF` with its pid first written to CGROUP_DIR's
+ * cgroup.procs, stdout and stderr to LOG. Returns the pid or a negative
+ * errno (reason in err).
+ */
+pid_t squid_start(const char *conf, const char *cgroup_dir, const char *log,
+		  char *err, size_t errlen);
+
+/*
+ * Waits until every port in ports (host order) of addr (net order) is in
+ * LISTEN state, without connecting to it. 0, -ETIMEDOUT, or -ECHILD when
+ * Squid exited first (reaped; *status set).
+ */
+int squid_wait_listening(pid_t pid, uint32_t addr, const uint16_t *ports,
+			 size_t n, int timeout_ms, int *status);
+
+/* SIGTERM, then SIGKILL after timeout_ms; reaps it. */
+void squid_stop(pid_t pid, int timeout_ms);
+
+/* A free TCP port on addr (net order), host order, or 0. */
+uint16_t free_tcp_port(uint32_t addr);
+
+#endif /* NETFENCE_SQUID_H */
