@@ -42,7 +42,7 @@ TOOL_BINS  := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS)
-.PHONY: all deps test unit root-test bench install uninstall vmlinux format clean
+.PHONY: all deps test unit root-test demo bench install uninstall vmlinux format clean
 
 all: $(BUILD)/netfence $(TOOL_BINS)
 
@@ -77,8 +77,13 @@ $(BUILD)/tools/%: tools/%.c | $(BUILD)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) $(TOOL_LDLIBS_$*)
 
+# The README's main job: a real command under `netfence run` against local servers.
+demo:
+	$(Q)bash scripts/demo.sh
+
 # All tests: unit tests (no privileges), then the root suite on the real kernel.
-test: all $(UNIT_BINS)
+test: deps
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS)
 	$(Q)bash tests/run.sh all
 
 unit: $(UNIT_BINS)

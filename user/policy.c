@@ -164,18 +164,25 @@ static int build_resolvers(const struct policy_opts *o, struct nf_policy *p,
 	size_t n = 0;
 	int ret;
 
-	if (o->dns_servers)
+	if (o->dns_servers) {
 		ret = parse_ipv4_list(o->dns_servers, r, NF_MAX_RESOLVERS, &n,
 				      why, sizeof(why));
-	else
+		if (ret) {
+			snprintf(err, errlen, "--dns-servers '%s': %s",
+				 o->dns_servers, why);
+			return ret;
+		}
+	} else {
 		ret = resolv_conf_nameservers(o->resolv_path, r,
 					      NF_MAX_RESOLVERS, &n, why,
 					      sizeof(why));
-	if (ret) {
-		snprintf(err, errlen, "%s '%s': %s",
-			 o->dns_servers ? "--dns-servers" : "resolv.conf",
-			 o->dns_servers ? o->dns_servers : o->resolv_path, why);
-		return ret;
+		/* no resolv.conf: no resolver is allowed (fail closed) */
+		if (ret == -ENOENT)
+			n = 0;
+		else if (ret) {
+			snprintf(err, errlen, "%s (give --dns-servers)", why);
+			return ret;
+		}
 	}
 	for (size_t i = 0; i < n; i++)
 		p->resolvers[i] = r[i];

@@ -498,13 +498,14 @@ static void put_group(FILE *f, struct acl_group *g, const char *prefix,
 }
 
 /*
- * The verdict lines of one group, for directive dir ("http_access",
+ * The deny lines of one group, for directive dir ("http_access",
  * "ssl_bump") with deny word deny ("deny", "terminate") and extra ACLs pre
- * ("CONNECT " or ""). Everything not allowed is denied; what is allowed
- * falls through to the lines after these.
+ * ("CONNECT " or ""): blocked names, then the apexes taken out again, then
+ * (with unlisted) every name not on the allowlist. What is left is allowed
+ * and falls through to the lines after these.
  */
-static void put_verdicts(FILE *f, const struct acl_group *g, const char *dir,
-			 const char *deny, const char *pre)
+static void put_denials(FILE *f, const struct acl_group *g, const char *dir,
+			const char *deny, const char *pre, bool unlisted)
 {
 	if (g->has_block && g->has_block_x)
 		fprintf(f, "%s %s %s%s !%s\n", dir, deny, pre, g->block,
@@ -513,6 +514,8 @@ static void put_verdicts(FILE *f, const struct acl_group *g, const char *dir,
 		fprintf(f, "%s %s %s%s\n", dir, deny, pre, g->block);
 	if (g->has_allow_x)
 		fprintf(f, "%s %s %s%s\n", dir, deny, pre, g->allow_x);
+	if (!unlisted)
+		return;
 	if (g->has_allow)
 		fprintf(f, "%s %s %s!%s\n", dir, deny, pre, g->allow);
 	else
@@ -674,7 +677,7 @@ static int put_conf(FILE *f, const struct squid_conf_opts *o)
 		"# CONNECT: on the forward port only, to the TLS ports only.\n"
 		"http_access deny CONNECT !nf_fwd\n"
 		"http_access deny CONNECT !nf_tls_ports\n");
-	put_verdicts(f, &conn, "http_access", "deny", "CONNECT ");
+	put_denials(f, &conn, "http_access", "deny", "CONNECT ", true);
 	if (conn.has_allow) {
 		fprintf(f, "http_access deny CONNECT nf_badnet\n");
 		if (!o->allow_loopback_dst)
@@ -687,7 +690,7 @@ static int put_conf(FILE *f, const struct squid_conf_opts *o)
 		"# port (http:// URLs to the HTTP ports only).\n"
 		"http_access deny !nf_http_proto\n"
 		"http_access deny nf_fwd !nf_http_ports\n");
-	put_verdicts(f, &http, "http_access", "deny", "");
+	put_denials(f, &http, "http_access", "deny", "", true);
 	if (http.has_allow) {
 		fprintf(f, "http_access deny nf_badnet\n");
 		if (!o->allow_loopback_dst)
@@ -700,7 +703,7 @@ static int put_conf(FILE *f, const struct squid_conf_opts *o)
 		"# TLS: peek at the client hello for the SNI, splice (never decrypt)\n"
 		"# what is allowed, terminate the rest.\n"
 		"ssl_bump peek nf_step1\n");
-	put_verdicts(f, &sni, "ssl_bump", "terminate", "");
+	put_denials(f, &sni, "ssl_bump", "terminate", "", false);
 	if (sni.has_allow)
 		fprintf(f, "ssl_bump splice %s\n", sni.allow);
 	fprintf(f, "ssl_bump terminate all\n");

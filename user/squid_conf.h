@@ -21,10 +21,18 @@
  * (unless allow_loopback_dst) nor 169.254.0.0/16, whatever a name resolves to.
  *
  * Everything Squid writes (pid file, logs, core dumps) lives in run_dir.
- * Squid starts as root, binds, reads this file and the certificate, then
- * runs as `user`: run_dir must be owned by (or writable for) that user and
- * every directory above it searchable by it (o+x), or Squid cannot write
- * its logs; the certificate may stay root-only (0600).
+ * Squid 5.7 refuses to run as root. It starts as root, binds, reads this
+ * file and the certificate, then runs as `user` (default "proxy"):
+ *   - run_dir must be owned by (or writable for) that user and every
+ *     directory above it searchable by it (o+x): Squid opens its logs after
+ *     the switch and exits ("Cannot open ... for writing") otherwise;
+ *   - hosts_file is read after the switch too: it must be readable by that
+ *     user, or Squid only logs "parseEtcHosts: Permission denied" and falls
+ *     back to DNS;
+ *   - the certificate may stay root-only (0600).
+ * Start Squid with an ABSOLUTE path to the configuration: Squid changes
+ * directory to run_dir (coredump_dir), so a relative -f path makes the
+ * next reconfigure fail and Squid exit.
  *
  * Functions return 0 or a negative errno and write a one-line reason into
  * err (always NUL-terminated when errlen > 0).

@@ -20,7 +20,8 @@
 # Traffic rule: only loopback or addresses inside the namespaces topo_up
 # creates. Never give an address to the root namespace.
 #
-# The library does not set -e; it works with set -u.
+# The library does not set -e; it works with set -u (and set -e, but then a
+# failed assert_* ends the script before t_summary: prefer plain set -u).
 
 if [[ -n ${NFT_LIB_LOADED:-} ]]; then
 	return 0
@@ -32,7 +33,8 @@ NFPROBE=${NFPROBE:-$NFT_ROOT/build/tools/nfprobe}
 NETFENCE=${NETFENCE:-$NFT_ROOT/build/netfence}
 CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 NFT_NAME=$(basename "$0" .sh)
-NFT_MAIN_PID=$$
+NFT_MAIN_PID=$$		# names: nft-$$-*, nftest-$$-*
+NFT_SHELL_PID=$BASHPID	# the shell that sourced us: owns the cleanup
 NFT_PASS=0
 NFT_FAIL=0
 NFT_SKIP=0
@@ -132,27 +134,50 @@ assert_match() {
 	fi
 }
 
+# nft_json_unescape TEXT: a JSON string body, unescaped (\u00XX is the byte
+# XX, as nfprobe writes non-ASCII bytes).
+nft_json_unescape() {
+	local s=$1 out='' c h i n=${#1}
+
+	for ((i = 0; i < n; i++)); do
+		c=${s:i:1}
+		if [[ $c != \\ ]]; then
+			out+=$c
+			continue
+		fi
+		i=$((i + 1))
+		c=${s:i:1}
+		case $c in
+		n) out+=$'\n' ;;
+		r) out+=$'\r' ;;
+		t) out+=$'\t' ;;
+		b) out+=$'\b' ;;
+		f) out+=$'\f' ;;
+		u)
+			h=${s:i+1:4}
+			i=$((i + 4))
+			if [[ $h == 00[0-9a-fA-F][0-9a-fA-F] ]]; then
+				# shellcheck disable=SC2059
+				printf -v c "\\x${h:2}"
+				out+=$c
+			else
+				out+="\\u$h"
+			fi
+			;;
+		*) out+=$c ;;
+		esac
+	done
+	printf '%s\n' "$out"
+}
+
 # json_field JSON KEY: the value of KEY in nfprobe's flat JSON, unescaped
 # (strings) or as written (numbers, true, false, null). Returns 1 if absent.
 json_field() {
-	local json=$1 key=$2 re v h
+	local json=$1 key=$2 re
 
 	re='"'$key'":"(([^"\\]|\\.)*)"'
 	if [[ $json =~ $re ]]; then
-		v=${BASH_REMATCH[1]}
-		v=${v//\\\\/$'\x01'}
-		v=${v//\\\"/\"}
-		v=${v//\\\//\/}
-		v=${v//\\n/$'\n'}
-		v=${v//\\r/$'\r'}
-		v=${v//\\t/$'\t'}
-		while [[ $v =~ \\u00([0-9a-fA-F]{2}) ]]; do
-			h=${BASH_REMATCH[1]}
-			# shellcheck disable=SC2059
-			v=${v//"\\u00$h"/$(printf "\\x$h")}
-		done
-		v=${v//$'\x01'/\\}
-		printf '%s\n' "$v"
+		nft_json_unescape "${BASH_REMATCH[1]}"
 		return 0
 	fi
 	re='"'$key'":(-?[0-9]+|true|false|null)'
@@ -353,8 +378,7 @@ bg_stop() {
 			nft_is_ours "$pid" "$start" && kill -KILL "$pid"
 		fi
 	fi
-	wait "$pid" 2>/dev/null
-	rc=$?
+	wait "$pid" 2>/dev/null || rc=$?
 	return $rc
 }
 
@@ -419,7 +443,7 @@ nft_cgroup_empty() {
 
 	while read -r pid; do
 		[[ -n $pid ]] || continue
-		if nft_descends "$pid" "$NFT_MAIN_PID"; then
+		if nft_descends "$pid" "$NFT_SHELL_PID"; then
 			start=$(nft_starttime "$pid") || continue
 			kill -KILL "$pid" 2>/dev/null
 			left+=("$pid $start")
@@ -455,12 +479,12 @@ nft_netns_exists() {
 
 # nft_subnet_in_use K: another test's namespaces already use 10.20[01].K.
 nft_subnet_in_use() {
-	local ns
+	local ns addrs
 
 	for ns in $(ip netns list 2>/dev/null | awk '{ print $1 }'); do
 		[[ $ns == nft-* ]] || continue
-		ip -n "$ns" -4 -o addr show 2>/dev/null |
-			grep -qE " 10\.20[01]\.$1\." && return 0
+		addrs=$(ip -n "$ns" -4 -o addr show 2>/dev/null) || continue
+		[[ $addrs =~ \ 10\.20[01]\.$1\. ]] && return 0
 	done
 	return 1
 }
@@ -474,7 +498,7 @@ nft_subnet_in_use() {
 topo_up() {
 	local k='' i a=nft-$NFT_MAIN_PID-a h=nft-$NFT_MAIN_PID-h
 
-	if [[ $BASHPID != "$NFT_MAIN_PID" ]]; then
+	if [[ $BASHPID != "$NFT_SHELL_PID" ]]; then
 		echo "topo_up: call it from the main shell, not a subshell" >&2
 		return 2
 	fi
@@ -533,11 +557,14 @@ on_cleanup() {
 cleanup() {
 	local i e pid start name all=() dirs=() d top ns
 
-	[[ $BASHPID == "$NFT_MAIN_PID" ]] || return 0
+	[[ $BASHPID == "$NFT_SHELL_PID" ]] || return 0
 	((NFT_CLEANED)) && return 0
 	[[ -d ${NFT_REG:-} ]] || return 0
 	NFT_CLEANED=1
 	trap '' INT TERM HUP
+	# Best effort to the end, whatever the test's shell options.
+	local opts=$-
+	set +e
 
 	# 1. Processes: recorded ones and their descendants. TERM, then KILL.
 	while read -r pid start name; do
@@ -607,6 +634,10 @@ cleanup() {
 	else
 		rm -rf -- "$TDIR"
 	fi
+	trap 'nft_on_signal INT' INT
+	trap 'nft_on_signal TERM' TERM
+	trap 'nft_on_signal HUP' HUP
+	[[ $opts == *e* ]] && set -e
 	return 0
 }
 
@@ -629,7 +660,7 @@ nft_leftovers() {
 		nft_is_ours $e && echo "process ${e%% *}"
 	done
 	for pid in $(pgrep -x nfprobe 2>/dev/null); do
-		nft_descends "$pid" "$NFT_MAIN_PID" && echo "nfprobe $pid"
+		nft_descends "$pid" "$NFT_SHELL_PID" && echo "nfprobe $pid"
 	done
 	[[ -e $TDIR && ${NFT_KEEP:-0} != 1 ]] && echo "workdir $TDIR"
 	return 0
