@@ -43,12 +43,20 @@ printf '127.0.0.2 allowed.test\n127.0.0.3 blocked.test\n' >"$work/hosts"
 cat >"$work/agent.sh" <<'AGENT'
 # runs inside the agent cgroup, under the policy
 try() {
-	local what=$1 out rc
+	local what=$1 out verdict
 	shift
-	out=$("$@" 2>&1) && rc=0 || rc=$?
-	printf '  %-52s %s\n' "$what" "$(tr '\n' ' ' <<<"$out" | cut -c1-60)"
+	out=$("$@" 2>&1)
+	case "$out" in
+	200*18080) verdict="BYPASSED  direct to the host port, Squid never saw it" ;;
+	200*) verdict="ALLOWED   through Squid" ;;
+	403*) verdict="REFUSED   by Squid (403)" ;;
+	*"not permitted"* | *"Couldn't connect"* | *"Failed to connect"*)
+		verdict="REFUSED   in the kernel at connect() (EPERM)" ;;
+	*) verdict="?         $out" ;;
+	esac
+	printf '  %-46s %s\n' "$what" "$verdict"
 }
-code() { curl -sS -m 5 -o /dev/null -w '%{http_code} from %{remote_ip}:%{remote_port}' "$@"; }
+code() { curl -sS -m 5 -o /dev/null -w '%{http_code} %{remote_port}' "$@"; }
 echo "inside the agent cgroup ($(cat /proc/self/cgroup | sed -n 's/^0:://p')):"
 try "http://allowed.test/        (allowlisted)"  code --resolve allowed.test:80:127.0.0.2 http://allowed.test/
 try "http://blocked.test/        (not allowlisted)" code --resolve blocked.test:80:127.0.0.3 http://blocked.test/
@@ -73,7 +81,5 @@ grep -q '127.0.0.1:18080' "$work/logs/access.log" &&
 	echo "  (the MCP gateway appears above: it should not)" ||
 	echo "  (the MCP gateway is not there: it went direct, through the host bypass)"
 echo
-echo "reading the results: 200 = allowed through Squid or direct; 403 = Squid refused;"
-echo "'Couldn't connect' / 'Operation not permitted' = refused in the kernel at connect()."
 echo "netfence run exited with $rc; cgroups, pins, Squid and its run directory are gone."
 exit "$rc"

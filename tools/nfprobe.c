@@ -348,6 +348,7 @@ struct serve_opts {
 	bool orig;
 	bool orig_squid;
 	bool strict;
+	bool http;		/* answer one HTTP request with 200 "HELLO NAME" */
 	unsigned long max;	/* 0: unlimited */
 };
 
@@ -467,6 +468,42 @@ static bool lookup_orig(int fd, int family, bool orig_squid, char *out,
 	return true;
 }
 
+/*
+ * --http: read the request head (bounded: 8 KiB, 2 s), answer 200 with the
+ * body "HELLO NAME\n", close.
+ */
+static void serve_http(int cfd, const char *paddr, const struct serve_opts *o)
+{
+	struct timeval tv = { .tv_sec = 2 };
+	char req[8192], resp[MAX_NAME + 160], method[16] = "-";
+	size_t got = 0;
+	ssize_t n;
+	int len;
+
+	setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	while (got < sizeof(req) - 1) {
+		n = recv(cfd, req + got, sizeof(req) - 1 - got, 0);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		req[got] = '\0';
+		if (strstr(req, "\r\n\r\n"))
+			break;
+	}
+	req[got] = '\0';
+	sscanf(req, "%15s", method);
+	len = snprintf(resp, sizeof(resp),
+		       "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+		       "Content-Length: %zu\r\nConnection: close\r\n\r\n"
+		       "HELLO %s\n",
+		       strlen(o->name) + 7, o->name);
+	if (send(cfd, resp, (size_t)len, MSG_NOSIGNAL) < 0)
+		fprintf(stderr, "http %s: send failed\n", paddr);
+	fprintf(stderr, "http %s %s -> 200 HELLO %s\n", paddr, method, o->name);
+	close(cfd);
+}
+
 /* Returns true when the listener must stop (strict mode, failed lookup). */
 static bool serve_conn(struct listener *l, int cfd,
 		       const struct sockaddr_storage *peer,
@@ -480,6 +517,10 @@ static bool serve_conn(struct listener *l, int cfd,
 	size_t n;
 
 	fmt_sockaddr(peer, false, paddr, sizeof(paddr));
+	if (o->http) {
+		serve_http(cfd, paddr, o);
+		return false;
+	}
 	if (o->orig) {
 		int family = AF_INET;
 
@@ -587,6 +628,7 @@ static int cmd_serve(int argc, char *argv[])
 		{ "orig", no_argument, NULL, 'o' },
 		{ "orig-squid", no_argument, NULL, 'Q' },
 		{ "strict", no_argument, NULL, 's' },
+		{ "http", no_argument, NULL, 'H' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "listen6", required_argument, NULL, '6' },
 		{ "udp", required_argument, NULL, 'u' },
@@ -626,6 +668,9 @@ static int cmd_serve(int argc, char *argv[])
 			break;
 		case 's':
 			o.strict = true;
+			break;
+		case 'H':
+			o.http = true;
 			break;
 		case 'l':
 		case '6':
@@ -1216,7 +1261,7 @@ static void usage(FILE *f)
 "  -c DIR   write our pid to DIR/cgroup.procs first\n"
 "  -n NAME  then setns() into /run/netns/NAME (or a path with '/')\n"
 "commands:\n"
-"  serve --name NAME [--orig|--orig-squid] [--strict] [--listen IP:PORT]...\n"
+"  serve --name NAME [--orig|--orig-squid] [--strict] [--http] [--listen IP:PORT]...\n"
 "        [--listen6 [IP6]:PORT]... [--udp IP:PORT]... [--max N]\n"
 "  connect [--udp [--connected]] [--v6] [--timeout MS] [--send TEXT]\n"
 "        [--linger0] [--bind IP] HOST PORT\n"

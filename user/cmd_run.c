@@ -263,7 +263,7 @@ static void remove_run_dir(const char *dir)
 {
 	static const char *const files[] = { "squid.conf", SQUID_PID_FILE,
 					     SQUID_ACCESS_LOG, SQUID_CACHE_LOG,
-					     SQUID_CERT_FILE, "squid.out" };
+					     SQUID_CERT_FILE, "squid.out", "hosts" };
 	char path[PATH_MAX + 64];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -317,6 +317,7 @@ static int start_squid(struct run_ctx *r)
 {
 	struct squid_conf_opts so = { 0 };
 	char conf[PATH_MAX + 32], log[PATH_MAX + 32], cert[PATH_MAX];
+	char hosts[PATH_MAX + 32];
 	char err[512], dns[NF_MAX_RESOLVERS * 16 + 1] = "";
 	uint32_t lo = htonl(INADDR_LOOPBACK);
 	uint16_t ports[3];
@@ -364,7 +365,15 @@ static int start_squid(struct run_ctx *r)
 	so.https_port = ports[1];
 	so.fwd_port = ports[2];
 	so.cert_path = cert;
-	so.hosts_file = r->hosts_file ? r->hosts_file : SQUID_DEFAULT_HOSTS;
+	/*
+	 * Squid reads the hosts file after dropping to its own user: give it
+	 * a copy it can read, whatever the permissions of the original.
+	 */
+	snprintf(hosts, sizeof(hosts), "%s/hosts", r->run_dir);
+	copy_file(r->hosts_file ? r->hosts_file : SQUID_DEFAULT_HOSTS, hosts);
+	if (pw && chown(hosts, pw->pw_uid, pw->pw_gid))
+		pr_debug("chown %s: %s", hosts, strerror(errno));
+	so.hosts_file = hosts;
 	so.allow = &r->allow;
 	so.block = &r->block;
 	so.dns_servers = dns[0] ? dns : NULL;

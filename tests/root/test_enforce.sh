@@ -31,6 +31,12 @@ done
 # gateway stand-in, DNS stand-ins, origins.
 bg_start proxy "$NFPROBE" -c "$PROXY_CG" -n "$HOST_NS" serve --name proxy --orig \
 	--strict --listen "$GW_IP:3129" --listen "$GW_IP:3130"
+# Dual-stack listeners: Squid asks SOL_IP with a sockaddr_in even on an IPv6
+# socket (--orig-squid); --orig asks SOL_IPV6 with a sockaddr_in6.
+bg_start proxy6 "$NFPROBE" -c "$PROXY_CG" -n "$HOST_NS" serve --name proxy6 --orig-squid \
+	--strict --listen6 "[::]:3131"
+bg_start proxy6b "$NFPROBE" -c "$PROXY_CG" -n "$HOST_NS" serve --name proxy6b --orig \
+	--strict --listen6 "[::]:3132"
 bg_start fwd "$NFPROBE" -n "$HOST_NS" serve --name fwd --listen "$GW_IP:3128"
 bg_start mcp "$NFPROBE" -n "$HOST_NS" serve --name mcp --listen "$GW_IP:8080" \
 	--listen "$GW_IP:9090" --listen "$GW_IP:80"
@@ -42,7 +48,7 @@ bg_start origin "$NFPROBE" -n "$HOST_NS" serve --name origin --listen "$ORIGIN1:
 	--listen "$ORIGIN1:443" --listen "$ORIGIN1:5000" --listen "$ORIGIN1:6000" \
 	--listen "$ORIGIN1:22"
 bg_start agentlo "$NFPROBE" -n "$AGENT_NS" serve --name agentlo --listen "127.0.0.1:7000"
-for p in proxy fwd mcp dns dns2 origin agentlo; do
+for p in proxy proxy6 proxy6b fwd mcp dns dns2 origin agentlo; do
 	wait_ready "$p" || { t_fail "start $p" "$(cat "$TDIR/$p.err")"; t_summary; exit 1; }
 done
 
@@ -196,6 +202,17 @@ expect_refused "loopback=host: ::1 refused" --cg "$AGENT2_CG" ::1 7000
 expect_reply "loopback=host: :80 on loopback goes to the proxy" "ORIG 127.0.0.1:80" \
 	--cg "$AGENT2_CG" 127.0.0.1 80
 
+# --- a dual-stack proxy listener --------------------------------------------------------
+"$NETFENCE" attach --cgroup "$AGENT2_CG" --proxy "$GW_IP:3131" --proxy-cgroup "$PROXY_CG" \
+	--dns-servers "$GW_IP" >/dev/null
+expect_reply "dual-stack proxy, Squid's SOL_IP lookup" "ORIG $ORIGIN1:80" --cg "$AGENT2_CG" "$ORIGIN1" 80
+expect_reply "dual-stack proxy, v4-mapped client" "ORIG $ORIGIN1:443" --cg "$AGENT2_CG" --v6 "$ORIGIN1" 443
+"$NETFENCE" attach --cgroup "$AGENT2_CG" --proxy "$GW_IP:3132" --proxy-cgroup "$PROXY_CG" \
+	--dns-servers "$GW_IP" >/dev/null
+expect_reply "dual-stack proxy, SOL_IPV6 lookup" "ORIG $ORIGIN1:80" --cg "$AGENT2_CG" "$ORIGIN1" 80
+assert_eq "no dual-stack lookup failed" \
+	"$(cat "$TDIR/proxy6.err" "$TDIR/proxy6b.err" | grep -c ORIGERR)" 0
+
 # --- bad input changes nothing -------------------------------------------------------------
 before=$("$NETFENCE" -j status --cgroup "$AGENT_CG")
 "$NETFENCE" attach --cgroup "$AGENT_CG" --proxy "$GW_IP:3129" --enable-host-access \
@@ -221,7 +238,8 @@ assert_eq "after detach: its pins are gone" \
 	"$(ls "$NETFENCE_PIN_ROOT" | grep -c "^cg-$(stat -c %i "$AGENT_CG")$")" 0
 "$NETFENCE" detach --cgroup "$AGENT_CG" >/dev/null 2>&1
 assert_eq "detach of a cgroup with no policy: exit 1" "$?" 1
-expect_refused "the other cgroup keeps its policy" --cg "$AGENT2_CG" 127.0.0.1 7000
+expect_reply "the other cgroup keeps its policy" "ORIG $ORIGIN1:80" --cg "$AGENT2_CG" "$ORIGIN1" 80
+expect_refused "the other cgroup still refuses" --cg "$AGENT2_CG" "$ORIGIN1" 5000
 "$NETFENCE" detach --cgroup "$AGENT2_CG" >/dev/null
 assert_eq "the last detach drops the shared record map" \
 	"$(ls "$NETFENCE_PIN_ROOT" | wc -l)" 0
