@@ -42,7 +42,7 @@ TOOL_BINS  := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS)
-.PHONY: all deps test unit root-test demo bench install uninstall vmlinux format clean
+.PHONY: all deps test unit root-test demo soak bench test-kernels install uninstall vmlinux format clean
 
 all: $(BUILD)/netfence $(TOOL_BINS)
 
@@ -91,6 +91,18 @@ unit: $(UNIT_BINS)
 
 root-test: all
 	$(Q)bash tests/run.sh root
+
+# Bounded load through the enforcer and Squid (SOAK_N requests each way).
+soak: all
+	$(Q)bash scripts/soak.sh
+
+# Benchmarks: ratios against a no-policy baseline from the same run.
+bench: all
+	$(Q)bash scripts/bench.sh
+
+# The root BPF suite on Debian's 6.1 kernel under qemu.
+test-kernels: all
+	$(Q)bash scripts/test-kernels.sh
 
 # Kernel types for CO-RE. Committed; regenerate on a machine with BTF.
 vmlinux:
