@@ -46,6 +46,12 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+/* Verdict events for `netfence events`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, NF_EVENTS_BYTES);
+} events SEC(".maps");
+
 /* Bookkeeping for `netfence status`; programs never read it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

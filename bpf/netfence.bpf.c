@@ -5,13 +5,17 @@
  * Agent cgroup: connect4/connect6 decide every TCP and UDP connect (redirect
  * to the proxy, bypass, or refuse), sendmsg4/sendmsg6 every unconnected UDP
  * send, and sockops moves the original destination of a redirected socket to
- * a key the proxy can see once the local port is known.
+ * a key the proxy can see once the local port is known. Defence in depth:
+ * sock_create (and, where the BPF LSM is active, socket_create) refuse the
+ * socket kinds the policy does not cover, egress drops any packet not on an
+ * allowed path, and getpeername4/6 report the original destination.
  *
- * Proxy cgroup: getsockopt answers SO_ORIGINAL_DST from those records.
+ * Proxy cgroup: orig_dst answers SO_ORIGINAL_DST from those records.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_tracing.h>
 #include "netfence.h"
 #include "bpf/maps.h"
 #include "bpf/verdict.h"
@@ -47,6 +51,7 @@ static __always_inline int record_orig(struct bpf_sock_addr *ctx, __be32 addr,
 	}
 	o->addr = addr;
 	o->port = port;
+	o->flags |= NF_SK_REDIRECTED;
 	return 0;
 }
 
@@ -58,7 +63,7 @@ int connect4(struct bpf_sock_addr *ctx)
 	struct decision d;
 
 	decide4(&d, ctx->protocol, addr, port);
-	count(d.stat);
+	report(&d, NF_HOOK_CONNECT, AF_INET, ctx->protocol, ctx->type, &addr, port);
 	if (!d.allow)
 		return VERDICT_DENY;
 	if (d.redirect) {
@@ -74,8 +79,9 @@ int connect4(struct bpf_sock_addr *ctx)
  * IPv6 sockets: a v4-mapped destination gets the IPv4 policy and is
  * redirected to the v4-mapped proxy; native IPv6 is refused, loopback aside.
  */
-static __always_inline int decide6(struct bpf_sock_addr *ctx, bool record)
+static __always_inline int decide6(struct bpf_sock_addr *ctx, __u8 hook)
 {
+	bool record = hook == NF_HOOK_CONNECT;
 	__u32 a[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2],
 		       ctx->user_ip6[3] };
 	__be16 port = (__be16)ctx->user_port;
@@ -91,8 +97,12 @@ static __always_inline int decide6(struct bpf_sock_addr *ctx, bool record)
 	} else {
 		deny(&d, NF_STAT_DENY_IPV6);
 		d.redirect = false;
+		d.events_allowed = false;
 	}
-	count(d.stat);
+	if (is_v4mapped(a))
+		report(&d, hook, AF_INET, ctx->protocol, ctx->type, &a[3], port);
+	else
+		report(&d, hook, AF_INET6, ctx->protocol, ctx->type, a, port);
 	if (!d.allow)
 		return VERDICT_DENY;
 	if (d.redirect) {
@@ -107,17 +117,19 @@ static __always_inline int decide6(struct bpf_sock_addr *ctx, bool record)
 SEC("cgroup/connect6")
 int connect6(struct bpf_sock_addr *ctx)
 {
-	return decide6(ctx, true);
+	return decide6(ctx, NF_HOOK_CONNECT);
 }
 
 /* Unconnected UDP sends (sendto, sendmsg, sendmmsg). */
 SEC("cgroup/sendmsg4")
 int sendmsg4(struct bpf_sock_addr *ctx)
 {
+	__be32 addr = ctx->user_ip4;		/* net */
+	__be16 port = (__be16)ctx->user_port;	/* net */
 	struct decision d;
 
-	decide4(&d, ctx->protocol, ctx->user_ip4, (__be16)ctx->user_port);
-	count(d.stat);
+	decide4(&d, ctx->protocol, addr, port);
+	report(&d, NF_HOOK_SENDMSG, AF_INET, ctx->protocol, ctx->type, &addr, port);
 	/* UDP is never redirected: DNS to an allowed resolver or nothing */
 	return d.allow && !d.redirect ? VERDICT_ALLOW : VERDICT_DENY;
 }
@@ -125,35 +137,49 @@ int sendmsg4(struct bpf_sock_addr *ctx)
 SEC("cgroup/sendmsg6")
 int sendmsg6(struct bpf_sock_addr *ctx)
 {
-	return decide6(ctx, false);
+	return decide6(ctx, NF_HOOK_SENDMSG);
 }
 
 /*
  * Once the local port is bound (TCP_CONNECT_CB comes before the SYN is sent),
- * copy a redirected socket's record to the 4-tuple the proxy will see. Every
- * other callback and every socket without a record leaves at the first test.
+ * copy a redirected socket's record to the 4-tuple the proxy will see; mark
+ * accepted connections for the egress filter. Every other callback leaves at
+ * the first tests, every socket without a record at the storage lookup.
  */
 SEC("sockops")
 int sockops_orig(struct bpf_sock_ops *ctx)
 {
+	struct nf_orig ans, *o;
 	struct bpf_sock *sk;
 	struct nf_tuple t;
-	struct nf_orig *o;
 
+	if (ctx->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB) {
+		/* an accepted connection: the egress filter lets replies out */
+		sk = ctx->sk;
+		if (sk) {
+			o = bpf_sk_storage_get(&orig_sk, sk, 0,
+					       BPF_SK_STORAGE_GET_F_CREATE);
+			if (o)
+				o->flags |= NF_SK_PASSIVE;
+		}
+		return 1;
+	}
 	if (ctx->op != BPF_SOCK_OPS_TCP_CONNECT_CB)
 		return 1;
 	sk = ctx->sk;
 	if (!sk)
 		return 1;
 	o = bpf_sk_storage_get(&orig_sk, sk, 0, 0);
-	if (!o)
+	if (!o || !(o->flags & NF_SK_REDIRECTED))
 		return 1;
 
 	t.client_addr = sk->src_ip4;			/* net */
 	t.client_port = bpf_htons(sk->src_port);	/* src_port is host order */
 	t.proxy_addr = sk->dst_ip4;			/* net */
 	t.proxy_port = sk->dst_port;			/* net */
-	if (bpf_map_update_elem(&orig4, &t, o, BPF_ANY))
+	ans = *o;
+	ans.flags = 0;
+	if (bpf_map_update_elem(&orig4, &t, &ans, BPF_ANY))
 		count(NF_STAT_ORIG_STORE_FAIL);
 	else
 		count(NF_STAT_ORIG_STORED);
@@ -196,6 +222,7 @@ int orig_dst(struct bpf_sockopt *ctx)
 	} else {
 		ans.addr = bpf_htonl(NF_MISS_ADDR);
 		ans.port = bpf_htons(NF_MISS_PORT);
+		ans.flags = 0;
 		count(NF_STAT_ORIG_MISS);
 	}
 
@@ -222,5 +249,197 @@ int orig_dst(struct bpf_sockopt *ctx)
 		ctx->optlen = sizeof(*sin6);
 	}
 	ctx->retval = 0;
+	return 1;
+}
+
+/*
+ * getpeername() on a redirected socket reports what the application asked
+ * for, not the proxy.
+ */
+SEC("cgroup/getpeername4")
+int getpeername4(struct bpf_sock_addr *ctx)
+{
+	struct nf_orig *o = bpf_sk_storage_get(&orig_sk, ctx->sk, 0, 0);
+
+	if (o && (o->flags & NF_SK_REDIRECTED)) {
+		ctx->user_ip4 = o->addr;
+		ctx->user_port = o->port;
+	}
+	return 1;
+}
+
+SEC("cgroup/getpeername6")
+int getpeername6(struct bpf_sock_addr *ctx)
+{
+	struct nf_orig *o = bpf_sk_storage_get(&orig_sk, ctx->sk, 0, 0);
+
+	/* a redirected IPv6 socket went to a v4-mapped address: keep ::ffff: */
+	if (o && (o->flags & NF_SK_REDIRECTED)) {
+		ctx->user_ip6[3] = o->addr;
+		ctx->user_port = o->port;
+	}
+	return 1;
+}
+
+/* TCP over TCP, UDP over UDP: the only inet sockets the policy covers. */
+static __always_inline bool socket_covered(__u32 type, __u32 proto)
+{
+	return (type == SOCK_STREAM && proto == IPPROTO_TCP) ||
+	       (type == SOCK_DGRAM && proto == IPPROTO_UDP);
+}
+
+/*
+ * inet and inet6 socket creation: raw sockets, ICMP ping sockets, MPTCP,
+ * SCTP, UDP-Lite and anything else that is not plain TCP or UDP are refused
+ * (socket() fails with EPERM).
+ */
+SEC("cgroup/sock_create")
+int sock_create(struct bpf_sock *sk)
+{
+	if (socket_covered(sk->type, sk->protocol))
+		return VERDICT_ALLOW;
+	count(NF_STAT_DENY_SOCKET);
+	emit(NF_HOOK_SOCKET, NF_STAT_DENY_SOCKET, sk->family, sk->protocol,
+	     sk->type, NULL, 0);
+	return VERDICT_DENY;
+}
+
+#define AF_UNIX		1
+#define AF_NETLINK	16
+#define AF_ALG		38
+#define SOCK_TYPE_MASK	0xf
+
+/*
+ * Every other address family (packet, vsock, xdp, bluetooth, can, ...) at
+ * the LSM hook, which sees all families; only where the BPF LSM is active
+ * (optional: the loader attaches it when it can). Returns 1 to allow.
+ */
+SEC("lsm_cgroup/socket_create")
+int BPF_PROG(socket_create, int family, int type, int protocol, int kern)
+{
+	if (kern)
+		return 1;
+	switch (family) {
+	case AF_UNIX:
+	case AF_NETLINK:
+	case AF_ALG:
+	case AF_INET:
+	case AF_INET6:	/* their kinds: sock_create */
+		return 1;
+	}
+	count(NF_STAT_DENY_SOCKET);
+	emit(NF_HOOK_SOCKET, NF_STAT_DENY_SOCKET, family, protocol,
+	     type & SOCK_TYPE_MASK, NULL, 0);
+	return 0;
+}
+
+#define ETH_P_IP	0x0800
+#define ETH_P_IPV6	0x86DD
+#define TCP_LISTEN	10
+#define IP_MF		0x2000
+#define IP_OFFSET	0x1fff
+
+/* Destinations a packet of the agent may have: the allowed paths. */
+static __always_inline bool path_allowed(const struct nf_policy *p, __u32 slot,
+					 __u8 proto, __be32 daddr, __be16 dport)
+{
+	__u32 a = bpf_ntohl(daddr);
+	bool loopback = is_loopback4(a);
+
+	if (loopback && p->loopback == NF_LOOPBACK_ALLOW)
+		return true;
+	if (dport == bpf_htons(NF_DNS_PORT) && is_resolver(p, daddr))
+		return true;
+	if (proto != IPPROTO_TCP)
+		return false;
+	if ((daddr == p->proxy_addr && dport == p->proxy_port) ||
+	    ((p->flags & NF_F_TLS_PROXY) && daddr == p->tls_proxy_addr &&
+	     dport == p->tls_proxy_port) ||
+	    ((p->flags & NF_F_FWD_PROXY) && daddr == p->fwd_proxy_addr &&
+	     dport == p->fwd_proxy_port))
+		return true;
+	return is_bypass(slot, loopback ? bpf_htonl(IP4(127, 0, 0, 1)) : daddr,
+			 dport);
+}
+
+/* Replies of accepted TCP connections (and SYN-ACKs of listeners) leave. */
+static __always_inline bool passive_reply(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct nf_orig *o;
+
+	if (!sk)
+		return false;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk || sk->protocol != IPPROTO_TCP)
+		return false;
+	if (sk->state == TCP_LISTEN)
+		return true;
+	o = bpf_sk_storage_get(&orig_sk, sk, 0, 0);
+	return o && (o->flags & NF_SK_PASSIVE);
+}
+
+static __always_inline int drop(struct __sk_buff *skb)
+{
+	count(NF_STAT_SKB_DROP);
+	return 0;
+}
+
+/*
+ * Every packet the agent's sockets send: whatever slipped past the socket
+ * hooks (a socket made before the policy, a path the hooks do not see) still
+ * does not leave unless its destination is on an allowed path.
+ */
+SEC("cgroup_skb/egress")
+int egress(struct __sk_buff *skb)
+{
+	const struct nf_policy *p;
+	__u32 slot;
+
+	p = policy_in_force(&slot);
+	if (!p)
+		return drop(skb);
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct iphdr iph;
+		__be16 ports[2];
+
+		if (bpf_skb_load_bytes(skb, 0, &iph, sizeof(iph)))
+			return drop(skb);
+		if (iph.frag_off & bpf_htons(IP_OFFSET)) {
+			/* no ports in later fragments: the address decides */
+			if (path_allowed(p, slot, IPPROTO_UDP, iph.daddr,
+					 bpf_htons(NF_DNS_PORT)) ||
+			    iph.daddr == p->proxy_addr)
+				return 1;
+			return drop(skb);
+		}
+		if (iph.protocol != IPPROTO_TCP && iph.protocol != IPPROTO_UDP) {
+			if (is_loopback4(bpf_ntohl(iph.daddr)) &&
+			    p->loopback == NF_LOOPBACK_ALLOW)
+				return 1;
+			return drop(skb);
+		}
+		if (bpf_skb_load_bytes(skb, iph.ihl * 4, ports, sizeof(ports)))
+			return drop(skb);
+		if (path_allowed(p, slot, iph.protocol, iph.daddr, ports[1]))
+			return 1;
+		if (iph.protocol == IPPROTO_TCP && passive_reply(skb))
+			return 1;
+		return drop(skb);
+	}
+	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6h;
+		__u32 *d;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip6h, sizeof(ip6h)))
+			return drop(skb);
+		d = ip6h.daddr.in6_u.u6_addr32;
+		if (is_loopback6(d) && p->loopback == NF_LOOPBACK_ALLOW)
+			return 1;
+		if (ip6h.nexthdr == IPPROTO_TCP && passive_reply(skb))
+			return 1;
+		return drop(skb);
+	}
 	return 1;
 }

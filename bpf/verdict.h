@@ -23,6 +23,7 @@ struct decision {
 	__u32 stat;		/* enum nf_stat */
 	bool allow;
 	bool redirect;		/* rewrite the destination to addr:port */
+	bool events_allowed;	/* the policy wants events for allowed ones */
 	__be32 addr;		/* net */
 	__be16 port;		/* net */
 };
@@ -33,6 +34,53 @@ static __always_inline void count(__u32 stat)
 
 	if (c)
 		*c += 1;
+}
+
+/*
+ * A verdict event from a hook that runs in the process's context. addr is
+ * NULL (socket creation), 4 bytes (AF_INET) or 16 bytes (AF_INET6).
+ */
+static __always_inline void emit(__u8 hook, __u32 stat, __u8 family,
+				 __u8 proto, __u8 type, const __u32 *addr,
+				 __be16 port)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct nf_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(NF_STAT_EVENT_LOST);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->pid = (__u32)pid_tgid;
+	e->tgid = pid_tgid >> 32;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->stat = stat;
+	e->hook = hook;
+	e->family = family;
+	e->proto = proto;
+	e->type = type;
+	e->port = port;
+	if (addr) {
+		__builtin_memcpy(e->addr, addr, 4);
+		if (family == AF_INET6)
+			__builtin_memcpy(e->addr + 4, addr + 1, 12);
+	}
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* Counts a connect/send verdict; refusals (and, by setting, the rest) emit. */
+static __always_inline void report(const struct decision *d, __u8 hook,
+				   __u8 family, __u8 proto, __u8 type,
+				   const __u32 *addr, __be16 port)
+{
+	count(d->stat);
+	if (!d->allow || d->events_allowed)
+		emit(hook, d->stat, family, proto, type, addr, port);
 }
 
 /* The policy in force and its slot, or NULL when the gate is closed. */
@@ -115,9 +163,11 @@ static __always_inline void decide4(struct decision *d, __u32 proto,
 	bool loopback;
 
 	d->redirect = false;
+	d->events_allowed = false;
 	p = policy_in_force(&slot);
 	if (!p)
 		return deny(d, NF_STAT_DENY_NOPOLICY);
+	d->events_allowed = p->flags & NF_F_EVENTS_ALLOWED;
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 		return deny(d, NF_STAT_DENY_PROTO);
 

@@ -43,6 +43,7 @@ enum nf_loopback {
 /* Policy flags (struct nf_policy.flags). */
 #define NF_F_TLS_PROXY		(1u << 0)	/* tls_proxy_* is set */
 #define NF_F_FWD_PROXY		(1u << 1)	/* fwd_proxy_* is set */
+#define NF_F_EVENTS_ALLOWED	(1u << 2)	/* events for allowed connects too */
 
 /*
  * One policy generation (value of the "policy" array map, NF_GENERATIONS
@@ -76,11 +77,17 @@ struct nf_bypass_key {
 	__u16 pad;	/* zero */
 };
 
-/* The original destination of a redirected connection. */
+/*
+ * Per-socket record (socket storage "orig_sk"): the original destination of
+ * a redirected connection, or the mark of a passively opened one.
+ */
+#define NF_SK_REDIRECTED	(1u << 0)	/* addr/port hold the original */
+#define NF_SK_PASSIVE		(1u << 1)	/* accepted: replies may leave */
+
 struct nf_orig {
 	__be32 addr;	/* net */
 	__be16 port;	/* net */
-	__u16 pad;
+	__u16 flags;	/* NF_SK_* */
 };
 
 /*
@@ -115,15 +122,49 @@ enum nf_stat {
 	NF_STAT_DENY_NOPOLICY,	/* gate closed: attach or detach under way */
 	NF_STAT_DENY_NORECORD,	/* could not store the original destination */
 	NF_STAT_DENY_PROTO,	/* neither TCP nor UDP (raw, ICMP, MPTCP, ...) */
+	NF_STAT_DENY_SOCKET,	/* socket kind refused at creation */
+	NF_STAT_SKB_DROP,	/* packet dropped by the egress filter */
 	/* proxy side and record keeping */
 	NF_STAT_ORIG_STORED,	/* record moved to orig4 by sockops */
 	NF_STAT_ORIG_STORE_FAIL,
 	NF_STAT_ORIG_HIT,	/* SO_ORIGINAL_DST answered from a record */
 	NF_STAT_ORIG_MISS,	/* no record: answered NF_MISS_ADDR:NF_MISS_PORT */
+	NF_STAT_EVENT_LOST,	/* verdict events lost to a full ring buffer */
 	NF_STAT_MAX,
 };
 
 #define NF_STAT_FIRST_DENY	NF_STAT_DENY_PORT
+
+/* Where a verdict was taken (struct nf_event.hook). */
+enum nf_hook {
+	NF_HOOK_CONNECT = 1,	/* connect4/connect6 */
+	NF_HOOK_SENDMSG,	/* sendmsg4/sendmsg6 */
+	NF_HOOK_SOCKET,		/* socket creation */
+	NF_HOOK_PACKET,		/* egress packet filter */
+};
+
+#define NF_EVENTS_BYTES		(256 * 1024)	/* ring buffer per policy */
+
+/*
+ * A verdict event (ring buffer "events", one per policy): every refusal,
+ * and allowed connects too when NF_F_EVENTS_ALLOWED is set.
+ */
+struct nf_event {
+	__u64 ts_ns;		/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 cgroup_id;	/* the process's cgroup */
+	__u32 pid;		/* thread id */
+	__u32 tgid;		/* process id */
+	__u32 uid;
+	__u32 stat;		/* enum nf_stat: the verdict and its reason */
+	__u8 hook;		/* enum nf_hook */
+	__u8 family;		/* AF_INET, AF_INET6 (native), or the socket's */
+	__u8 proto;		/* IPPROTO_* (socket creation: the protocol) */
+	__u8 type;		/* SOCK_* (socket creation) */
+	__be16 port;		/* net: destination as asked */
+	__u16 pad;
+	__u8 addr[16];		/* net: IPv4 in the first 4 bytes for AF_INET */
+	char comm[16];
+};
 
 /* Per-cgroup bookkeeping for status (the "meta" map); BPF never reads it. */
 #define NF_PATH_MAX		512

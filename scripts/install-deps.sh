@@ -6,6 +6,7 @@ set -euo pipefail
 pkgs=(
 	clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
 	libcmocka-dev iproute2 iptables curl openssl squid-openssl procps psmisc
+	gnuplot-nox
 )
 
 missing=()

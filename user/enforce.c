@@ -28,10 +28,18 @@
 static const char *const map_pins[] = { "state", "policy", "bypass", "stats",
 					"meta" };
 
-/* Agent-side links, in the order they are attached. */
-static const char *const agent_links[] = { "connect4", "connect6", "sendmsg4",
-					   "sendmsg6", "sockops_orig" };
+/*
+ * Agent-side links, in the order they are attached: the ones that decide
+ * connects first, the packet filter last. All required.
+ */
+static const char *const agent_links[] = { "connect4",	   "connect6",
+					   "sendmsg4",	   "sendmsg6",
+					   "sockops_orig", "sock_create",
+					   "getpeername4", "getpeername6",
+					   "egress" };
 #define N_AGENT_LINKS (sizeof(agent_links) / sizeof(agent_links[0]))
+/* Optional: refuses non-inet families where the BPF LSM is active. */
+#define LSM_LINK "socket_create"
 #define PROXY_LINK "orig_dst"
 #define PROXY_PROG_PIN "prog_orig_dst"
 
@@ -50,10 +58,13 @@ static const char *const stat_names[NF_STAT_MAX] = {
 	[NF_STAT_DENY_NOPOLICY] = "deny_nopolicy",
 	[NF_STAT_DENY_NORECORD] = "deny_norecord",
 	[NF_STAT_DENY_PROTO] = "deny_proto",
+	[NF_STAT_DENY_SOCKET] = "deny_socket",
+	[NF_STAT_SKB_DROP] = "packet_drop",
 	[NF_STAT_ORIG_STORED] = "orig_stored",
 	[NF_STAT_ORIG_STORE_FAIL] = "orig_store_fail",
 	[NF_STAT_ORIG_HIT] = "orig_hit",
 	[NF_STAT_ORIG_MISS] = "orig_miss",
+	[NF_STAT_EVENT_LOST] = "events_lost",
 };
 
 const char *nf_stat_name(int stat)
@@ -273,13 +284,42 @@ static int pin_link(struct bpf_link *link, const char *dir, const char *name,
 	return ret;
 }
 
+/*
+ * Opens and loads the BPF object. The BPF LSM program is optional: when the
+ * kernel cannot load it, load again without it.
+ */
+static struct netfence_bpf *open_and_load(const struct bpf_object_open_opts *opts,
+					  int *ret)
+{
+	struct netfence_bpf *skel;
+
+	for (int lsm = 1; lsm >= 0; lsm--) {
+		skel = netfence_bpf__open_opts(opts);
+		if (!skel) {
+			*ret = -errno;
+			return NULL;
+		}
+		if (!lsm)
+			bpf_program__set_autoload(skel->progs.socket_create, false);
+		*ret = netfence_bpf__load(skel);
+		if (!*ret)
+			return skel;
+		netfence_bpf__destroy(skel);
+		if (lsm)
+			pr_info("netfence: loading without the BPF LSM program (%s)",
+				strerror(-*ret));
+	}
+	errno = -*ret;
+	return NULL;
+}
+
 static int attach_new(const struct cgroup_ref *cg,
 		      const struct cgroup_ref *proxy_cg, const struct policy *pol,
 		      struct attach_result *res, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_root());
 	struct bpf_program *progs[N_AGENT_LINKS];
-	struct bpf_link *links[N_AGENT_LINKS + 1] = { 0 };
+	struct bpf_link *links[N_AGENT_LINKS + 2] = { 0 };
 	char tmp[PATH_MAX], dir[PATH_MAX], path[PATH_MAX];
 	struct netfence_bpf *skel;
 	struct nf_meta meta = { 0 };
@@ -291,14 +331,8 @@ static int attach_new(const struct cgroup_ref *cg,
 	policy_dir(dir, sizeof(dir), cg->id, false);
 	remove_dir(tmp);	/* left by a killed attach: gate closed */
 
-	skel = netfence_bpf__open_opts(&opts);
+	skel = open_and_load(&opts, &ret);
 	if (!skel) {
-		ret = -errno;
-		err_set("cannot open the BPF object: %s", strerror(errno));
-		return ret;
-	}
-	ret = netfence_bpf__load(skel);
-	if (ret) {
 		err_set("cannot load the BPF programs: %s (run with -d for the verifier log)",
 			strerror(-ret));
 		goto out;
@@ -348,6 +382,10 @@ static int attach_new(const struct cgroup_ref *cg,
 	progs[2] = skel->progs.sendmsg4;
 	progs[3] = skel->progs.sendmsg6;
 	progs[4] = skel->progs.sockops_orig;
+	progs[5] = skel->progs.sock_create;
+	progs[6] = skel->progs.getpeername4;
+	progs[7] = skel->progs.getpeername6;
+	progs[8] = skel->progs.egress;
 	for (i = 0; i < N_AGENT_LINKS; i++) {
 		links[i] = bpf_program__attach_cgroup(progs[i], cg->fd);
 		if (!links[i]) {
@@ -359,6 +397,15 @@ static int attach_new(const struct cgroup_ref *cg,
 		ret = pin_link(links[i], tmp, agent_links[i], err, errlen);
 		if (ret)
 			goto out_rm;
+	}
+	if (bpf_program__autoload(skel->progs.socket_create)) {
+		links[i] = bpf_program__attach_cgroup(skel->progs.socket_create,
+						      cg->fd);
+		if (!links[i] ||
+		    pin_link(links[i], tmp, LSM_LINK, err, errlen))
+			pr_warn("netfence: the BPF LSM hook is unavailable: packet, vsock and other non-inet sockets are not refused (%s)",
+				strerror(errno));
+		i++;
 	}
 	if (proxy_cg) {
 		links[i] = bpf_program__attach_cgroup(skel->progs.orig_dst,
@@ -393,7 +440,7 @@ static int attach_new(const struct cgroup_ref *cg,
 out_rm:
 	remove_dir(tmp);
 out:
-	for (i = 0; i < N_AGENT_LINKS + 1; i++)
+	for (i = 0; i < N_AGENT_LINKS + 2; i++)
 		bpf_link__destroy(links[i]);
 	netfence_bpf__destroy(skel);
 	if (ret)

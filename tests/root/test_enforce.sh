@@ -30,7 +30,9 @@ done
 # The host side: proxy stand-in (intercept HTTP and TLS), forward proxy, MCP
 # gateway stand-in, DNS stand-ins, origins.
 bg_start proxy "$NFPROBE" -c "$PROXY_CG" -n "$HOST_NS" serve --name proxy --orig \
-	--strict --listen "$GW_IP:3129" --listen "$GW_IP:3130"
+	--strict --listen "$GW_IP:3129"
+bg_start proxytls "$NFPROBE" -c "$PROXY_CG" -n "$HOST_NS" serve --name proxytls --orig \
+	--strict --listen "$GW_IP:3130"
 # Dual-stack listeners: Squid asks SOL_IP with a sockaddr_in even on an IPv6
 # socket (--orig-squid); --orig asks SOL_IPV6 with a sockaddr_in6.
 bg_start proxy6 "$NFPROBE" -c "$PROXY_CG" -n "$HOST_NS" serve --name proxy6 --orig-squid \
@@ -48,7 +50,7 @@ bg_start origin "$NFPROBE" -n "$HOST_NS" serve --name origin --listen "$ORIGIN1:
 	--listen "$ORIGIN1:443" --listen "$ORIGIN1:5000" --listen "$ORIGIN1:6000" \
 	--listen "$ORIGIN1:22"
 bg_start agentlo "$NFPROBE" -n "$AGENT_NS" serve --name agentlo --listen "127.0.0.1:7000"
-for p in proxy proxy6 proxy6b fwd mcp dns dns2 origin agentlo; do
+for p in proxy proxytls proxy6 proxy6b fwd mcp dns dns2 origin agentlo; do
 	wait_ready "$p" || { t_fail "start $p" "$(cat "$TDIR/$p.err")"; t_summary; exit 1; }
 done
 
@@ -98,10 +100,15 @@ assert_eq "the loader is gone, the policy stays" \
 # --- TCP rows ------------------------------------------------------------------
 expect_reply "redirect :80 with its original destination" "ORIG $ORIGIN1:80" "$ORIGIN1" 80
 out=$(probe "$AGENT_CG" "$ORIGIN1" 80)
-assert_eq "redirect: getpeername is the proxy" "$(json_field "$out" peer)" "$GW_IP:3129"
+assert_eq "redirect: getpeername reports the original destination" \
+	"$(json_field "$out" peer)" "$ORIGIN1:80"
+n0=$(grep -c '^conn' "$TDIR/proxytls.err")
 expect_reply "redirect :443 to the TLS intercept port" "ORIG $ORIGIN1:443" "$ORIGIN1" 443
-out=$(probe "$AGENT_CG" "$ORIGIN1" 443)
-assert_eq "TLS redirect: peer is the TLS port" "$(json_field "$out" peer)" "$GW_IP:3130"
+assert_eq "TLS redirect: the TLS intercept port answered" \
+	"$(grep -c '^conn' "$TDIR/proxytls.err")" $((n0 + 1))
+out=$(probe "$AGENT_CG" --v6 "$ORIGIN1" 443)
+assert_eq "v4-mapped redirect: getpeername reports the original destination" \
+	"$(json_field "$out" peer)" "[::ffff:$ORIGIN1]:443"
 expect_reply "bypass: gateway on an allowed port goes direct" "HELLO mcp" "$GW_IP" 8080
 expect_refused "gateway on a port not allowed is refused" "$GW_IP" 9090
 expect_reply "gateway on :80 is redirected, not direct" "ORIG $GW_IP:80" "$GW_IP" 80
@@ -142,7 +149,7 @@ assert_match "connect-then-reset storm ran" "$out" '"attempted":2000'
 expect_reply "after 2000 connect-and-reset clients the next lookup succeeds" \
 	"ORIG $ORIGIN1:443" "$ORIGIN1" 443
 assert_eq "the proxy never saw a failed lookup" \
-	"$(grep -c ORIGERR "$TDIR/proxy.err")" 0
+	"$(cat "$TDIR/proxy.err" "$TDIR/proxytls.err" | grep -c ORIGERR)" 0
 
 # --- status ------------------------------------------------------------------------
 st=$("$NETFENCE" -j status --cgroup "$AGENT_CG")

@@ -1,0 +1,648 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Domain lists: item parsing, specs, files, and the reference verdict. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "domains.h"
+
+#define ERRLEN 256
+
+/* ---- items that are accepted, and what they become ---- */
+
+struct good_item {
+	const char *spec;
+	const char *name;
+	unsigned scheme;
+	bool wildcard;
+	bool is_ip;
+};
+
+static const struct good_item good_items[] = {
+	{ "example.com", "example.com", DOM_ANY, false, false },
+	{ "EXAMPLE.Com", "example.com", DOM_ANY, false, false },
+	{ "example.com.", "example.com", DOM_ANY, false, false },
+	{ "  example.com\t", "example.com", DOM_ANY, false, false },
+	{ "*.example.com", "example.com", DOM_ANY, true, false },
+	{ "*.EXAMPLE.com.", "example.com", DOM_ANY, true, false },
+	{ "http://example.com", "example.com", DOM_HTTP, false, false },
+	{ "https://example.com", "example.com", DOM_HTTPS, false, false },
+	{ "HTTPS://Example.com", "example.com", DOM_HTTPS, false, false },
+	{ "https://example.com/", "example.com", DOM_HTTPS, false, false },
+	{ "example.com/", "example.com", DOM_ANY, false, false },
+	{ "https://*.example.com", "example.com", DOM_HTTPS, true, false },
+	{ "http://*.co.uk", "co.uk", DOM_HTTP, true, false },
+	{ "api.github.com", "api.github.com", DOM_ANY, false, false },
+	{ "a-b.example.com", "a-b.example.com", DOM_ANY, false, false },
+	{ "_dmarc.example.com", "_dmarc.example.com", DOM_ANY, false, false },
+	{ "xn--bcher-kva.example", "xn--bcher-kva.example", DOM_ANY, false,
+	  false },
+	{ "r3---sn-abc.googlevideo.com", "r3---sn-abc.googlevideo.com",
+	  DOM_ANY, false, false },
+	{ "1.2.3.4.example.com", "1.2.3.4.example.com", DOM_ANY, false,
+	  false },
+	{ "123.example.com", "123.example.com", DOM_ANY, false, false },
+	{ "a.b", "a.b", DOM_ANY, false, false },
+	{ "192.0.2.7", "192.0.2.7", DOM_ANY, false, true },
+	{ "http://192.0.2.7", "192.0.2.7", DOM_HTTP, false, true },
+	{ "https://10.0.0.1/", "10.0.0.1", DOM_HTTPS, false, true },
+	{ "0.0.0.0", "0.0.0.0", DOM_ANY, false, true },
+	{ "255.255.255.255", "255.255.255.255", DOM_ANY, false, true },
+	/* 63-character label */
+	{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com",
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com",
+	  DOM_ANY, false, false },
+};
+
+static void test_good_items(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good_items) / sizeof(good_items[0]); i++) {
+		const struct good_item *g = &good_items[i];
+		struct domain_list l = { 0 };
+		char err[ERRLEN] = "";
+		int rc = domain_list_add_spec(&l, g->spec, err, sizeof(err));
+
+		if (rc)
+			fail_msg("\"%s\" refused: %s", g->spec, err);
+		assert_int_equal(l.n, 1);
+		assert_string_equal(l.v[0].name, g->name);
+		assert_int_equal(l.v[0].scheme, g->scheme);
+		assert_int_equal(l.v[0].wildcard, g->wildcard);
+		assert_int_equal(l.v[0].is_ip, g->is_ip);
+		assert_int_equal(domain_rule_valid(&l.v[0]), 0);
+		domain_list_free(&l);
+	}
+}
+
+/* ---- items that are refused, and a word the reason must contain ---- */
+
+struct bad_item {
+	const char *spec;
+	const char *why;
+};
+
+static const struct bad_item bad_items[] = {
+	{ "", "empty list" },
+	{ " ", "item 1 is empty" },
+	{ "a.com,", "item 2 is empty" },
+	{ ",a.com", "item 1 is empty" },
+	{ "a.com,,b.com", "item 2 is empty" },
+	{ "a.com, ,b.com", "item 2 is empty" },
+	{ "*", "every name" },
+	{ "*.*", "leading" },
+	{ "**", "leading" },
+	{ "**.example.com", "leading" },
+	{ "*example.com", "leading" },
+	{ "a.*.com", "leading" },
+	{ "example.*", "leading" },
+	{ "*.", "every name" }, /* the trailing dot goes first */
+	{ "*..", "empty name after" },
+	{ "*.com", "top-level domain" },
+	{ "*.COM.", "top-level domain" },
+	{ "com", "single-label" },
+	{ "localhost", "single-label" },
+	{ ".", "empty name" },
+	{ ".example.com", "empty label" },
+	{ "a..b", "empty label" },
+	{ "example.com..", "empty label" },
+	{ "-a.example.com", "hyphen" },
+	{ "a-.example.com", "hyphen" },
+	{ "example.-com", "hyphen" },
+	{ "exa mple.com", "space" },
+	{ "example.com\n", "newline" },
+	{ "example.com\nhttp_access allow all", "newline" },
+	{ "a.com\r", "newline" },
+	{ "a.com\x01", "control" },
+	{ "a.com\x7f", "control" },
+	{ "a.com#x", "'#'" },
+	{ "#a.com", "'#'" },
+	{ "\"a.com\"", "quote" },
+	{ "a'b.com", "quote" },
+	{ "a`b.com", "quote" },
+	{ "a\\.com", "backslash" },
+	{ "a\tb.com", "space" },
+	{ "b\xc3\xbc" "cher.de", "non-ASCII" },
+	{ "exa$mple.com", "'$'" },
+	{ "exa!mple.com", "'!'" },
+	{ "a+b.com", "'+'" },
+	{ "ftp://a.com", "http://" },
+	{ "ws://a.com", "http://" },
+	{ "https://a.com/path", "path" },
+	{ "https://a.com//", "path" },
+	{ "a.com/x", "path" },
+	{ "/a.com", "path" },
+	{ "https://", "empty name" },
+	{ "a.com:443", "port" },
+	{ "https://a.com:8443", "port" },
+	{ "user@a.com", "user info" },
+	{ "::1", "IPv6" },
+	{ "[2001:db8::1]", "IPv6" },
+	{ "2001:db8::1", "IPv6" },
+	{ "1.2.3", "numeric" },
+	{ "1.2.3.256", "numeric" },
+	{ "010.0.0.1", "numeric" },
+	{ "1.2.3.4.5", "numeric" },
+	{ "a.123", "numeric" },
+	{ "*.1.2.3.4", "IP address" },
+	{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com",
+	  "63" },
+};
+
+static void test_bad_items(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad_items) / sizeof(bad_items[0]); i++) {
+		const struct bad_item *b = &bad_items[i];
+		struct domain_list l = { 0 };
+		char err[ERRLEN] = "";
+		int rc = domain_list_add_spec(&l, b->spec, err, sizeof(err));
+
+		if (rc != -EINVAL)
+			fail_msg("item %zu accepted (rc %d)", i, rc);
+		assert_int_equal(l.n, 0);
+		if (!strstr(err, b->why))
+			fail_msg("item %zu: reason \"%s\" lacks \"%s\"", i, err,
+				 b->why);
+		/* the reason is one printable line */
+		for (const char *p = err; *p; p++)
+			assert_true(*p >= 0x20 && *p < 0x7f);
+		domain_list_free(&l);
+	}
+}
+
+static void test_table_size(void **state)
+{
+	(void)state;
+	assert_true(sizeof(good_items) / sizeof(good_items[0]) +
+			    sizeof(bad_items) / sizeof(bad_items[0]) >=
+		    40);
+}
+
+static void test_long_names(void **state)
+{
+	struct domain_list l = { 0 };
+	char name[300], err[ERRLEN];
+	size_t i;
+
+	(void)state;
+	/* 4 labels of 62, 4 dots and "b": 253, the longest name */
+	name[0] = '\0';
+	for (i = 0; i < 4; i++) {
+		memset(name + strlen(name), 'a' + (int)i, 62);
+		name[62 * (i + 1) + i] = '\0';
+		strcat(name, ".");
+	}
+	strcat(name, "b");
+	assert_int_equal(strlen(name), 253);
+	assert_int_equal(domain_list_add_spec(&l, name, err, sizeof(err)), 0);
+	/* one more character is too long, with and without "*." */
+	memmove(name + 1, name, strlen(name) + 1);
+	name[0] = 'x';
+	assert_int_equal(domain_list_add_spec(&l, name, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "253"));
+	/* a trailing dot does not count */
+	name[0] = 'a';
+	memmove(name, name + 1, strlen(name));
+	strcat(name, ".");
+	assert_int_equal(domain_list_add_spec(&l, name, err, sizeof(err)), 0);
+	assert_int_equal(l.n, 1); /* merged: the same name */
+	domain_list_free(&l);
+}
+
+/* The reason shows the item, escaped, so a terminal shows what was typed. */
+static void test_reason_names_item(void **state)
+{
+	struct domain_list l = { 0 };
+	char err[ERRLEN];
+
+	(void)state;
+	assert_int_equal(domain_list_add_spec(&l, "good.com, bad..com", err,
+					      sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "invalid item \"bad..com\": empty label");
+	assert_int_equal(domain_list_add_spec(&l, "a\nb.com", err,
+					      sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err,
+			    "invalid item \"a\\x0ab.com\": newline not allowed");
+	assert_int_equal(domain_list_add_spec(&l, "a\"b", err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "invalid item \"a\\\"b\": quote not allowed");
+	/* all or nothing: good.com was not added */
+	assert_int_equal(l.n, 0);
+	/* a tiny buffer is still terminated; NULL err is fine */
+	assert_int_equal(domain_list_add_spec(&l, "*", err, 4), -EINVAL);
+	assert_int_equal(strlen(err), 3);
+	assert_int_equal(domain_list_add_spec(&l, "*", NULL, 0), -EINVAL);
+	domain_list_free(&l);
+}
+
+static void test_spec_merge(void **state)
+{
+	struct domain_list l = { 0 };
+	char err[ERRLEN];
+
+	(void)state;
+	assert_int_equal(domain_list_add_spec(&l,
+					      "http://a.com, https://A.com.,"
+					      "*.a.com,b.org,192.0.2.1",
+					      err, sizeof(err)),
+			 0);
+	assert_int_equal(domain_list_add_spec(&l, "b.org,http://192.0.2.1",
+					      err, sizeof(err)),
+			 0);
+	/* sorted by name; a.com twice (plain, wildcard) */
+	assert_int_equal(l.n, 4);
+	assert_string_equal(l.v[0].name, "192.0.2.1");
+	assert_true(l.v[0].is_ip);
+	assert_int_equal(l.v[0].scheme, DOM_ANY);
+	assert_string_equal(l.v[1].name, "a.com");
+	assert_false(l.v[1].wildcard);
+	assert_int_equal(l.v[1].scheme, DOM_ANY); /* http + https merged */
+	assert_string_equal(l.v[2].name, "a.com");
+	assert_true(l.v[2].wildcard);
+	assert_string_equal(l.v[3].name, "b.org");
+	/* an error leaves the list as it was */
+	assert_int_equal(domain_list_add_spec(&l, "c.net,*", err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(l.n, 4);
+	domain_list_free(&l);
+	assert_int_equal(l.n, 0);
+	assert_null(l.v);
+	domain_list_free(&l); /* twice is fine */
+	domain_list_free(NULL);
+}
+
+/* ---- files ---- */
+
+static char *write_tmp(const char *text, size_t len)
+{
+	char *path = strdup("/tmp/nf-test-domains.XXXXXX");
+	int fd;
+
+	assert_non_null(path);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	return path;
+}
+
+static void test_file(void **state)
+{
+	static const char text[] =
+		"# allowed for the build\n"
+		"\n"
+		"github.com   # the forge\n"
+		"  *.githubusercontent.com\r\n"
+		"https://registry.npmjs.org, pypi.org\n"
+		"\t\n"
+		"   # indented comment\n"
+		"192.0.2.10";
+	struct domain_list l = { 0 };
+	char err[ERRLEN], *path = write_tmp(text, sizeof(text) - 1);
+
+	(void)state;
+	assert_int_equal(domain_list_add_file(&l, path, err, sizeof(err)), 0);
+	assert_int_equal(l.n, 5);
+	assert_string_equal(l.v[0].name, "192.0.2.10");
+	assert_string_equal(l.v[1].name, "github.com");
+	assert_string_equal(l.v[2].name, "githubusercontent.com");
+	assert_true(l.v[2].wildcard);
+	assert_string_equal(l.v[3].name, "pypi.org");
+	assert_string_equal(l.v[4].name, "registry.npmjs.org");
+	assert_int_equal(l.v[4].scheme, DOM_HTTPS);
+	unlink(path);
+	free(path);
+	domain_list_free(&l);
+}
+
+static void test_file_errors(void **state)
+{
+	static const char bad_line[] = "a.com\n# fine\n\nb.com,*.c\n";
+	static const char nul_line[] = "a.com\nb\0.com\n";
+	static const char empty_item[] = "a.com,\n";
+	struct domain_list l = { 0 };
+	char err[ERRLEN], want[ERRLEN], *path;
+
+	(void)state;
+	path = write_tmp(bad_line, sizeof(bad_line) - 1);
+	assert_int_equal(domain_list_add_file(&l, path, err, sizeof(err)),
+			 -EINVAL);
+	snprintf(want, sizeof(want), "%s:4: invalid item \"*.c\"", path);
+	if (strncmp(err, want, strlen(want)))
+		fail_msg("reason \"%s\", want \"%s...\"", err, want);
+	assert_int_equal(l.n, 0); /* a.com was not kept */
+	unlink(path);
+	free(path);
+
+	path = write_tmp(nul_line, sizeof(nul_line) - 1);
+	assert_int_equal(domain_list_add_file(&l, path, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, ":2: invalid item \"b\\x00.com\""));
+	unlink(path);
+	free(path);
+
+	path = write_tmp(empty_item, sizeof(empty_item) - 1);
+	assert_int_equal(domain_list_add_file(&l, path, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, ":1: item 2 is empty"));
+	unlink(path);
+
+	/* a missing file: the errno and the path */
+	assert_int_equal(domain_list_add_file(&l, path, err, sizeof(err)),
+			 -ENOENT);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "No such file"));
+	free(path);
+
+	/* an empty file adds nothing and is not an error */
+	path = write_tmp("", 0);
+	assert_int_equal(domain_list_add_file(&l, path, err, sizeof(err)), 0);
+	assert_int_equal(l.n, 0);
+	unlink(path);
+	free(path);
+	domain_list_free(&l);
+}
+
+/* ---- the reference verdict ---- */
+
+struct verdict_case {
+	const char *host;
+	unsigned scheme;
+	enum domain_verdict want;
+};
+
+static void check_cases(const char *allow_spec, const char *block_spec,
+			const struct verdict_case *c, size_t n)
+{
+	struct domain_list allow = { 0 }, block = { 0 };
+	char err[ERRLEN];
+	size_t i;
+
+	if (allow_spec && domain_list_add_spec(&allow, allow_spec, err,
+					       sizeof(err)))
+		fail_msg("allow: %s", err);
+	if (block_spec && domain_list_add_spec(&block, block_spec, err,
+					       sizeof(err)))
+		fail_msg("block: %s", err);
+	for (i = 0; i < n; i++) {
+		enum domain_verdict v = domain_check(&allow, &block, c[i].host,
+						     c[i].scheme);
+
+		if (v != c[i].want)
+			fail_msg("%s (%s): got %s, want %s", c[i].host,
+				 c[i].scheme == DOM_HTTP ? "http" : "https",
+				 domain_verdict_str(v),
+				 domain_verdict_str(c[i].want));
+	}
+	domain_list_free(&allow);
+	domain_list_free(&block);
+}
+
+#define H DOM_HTTP
+#define S DOM_HTTPS
+
+static void test_check_apex_sub_wildcard(void **state)
+{
+	static const struct verdict_case c[] = {
+		{ "example.com", H, DOM_ALLOW },
+		{ "example.com", S, DOM_ALLOW },
+		{ "www.example.com", S, DOM_ALLOW },
+		{ "a.b.c.example.com", H, DOM_ALLOW },
+		{ "notexample.com", S, DOM_DENY_UNLISTED },
+		{ "example.com.evil.net", S, DOM_DENY_UNLISTED },
+		{ "com", S, DOM_DENY_UNLISTED },
+		{ "wild.org", S, DOM_DENY_UNLISTED }, /* *.wild.org only */
+		{ "api.wild.org", S, DOM_ALLOW },
+		{ "x.api.wild.org", H, DOM_ALLOW },
+		{ "xwild.org", S, DOM_DENY_UNLISTED },
+		{ "both.net", S, DOM_ALLOW }, /* both.net and *.both.net */
+		{ "a.both.net", S, DOM_ALLOW },
+	};
+
+	(void)state;
+	check_cases("example.com,*.wild.org,both.net,*.both.net", NULL, c,
+		    sizeof(c) / sizeof(c[0]));
+}
+
+static void test_check_scheme(void **state)
+{
+	static const struct verdict_case c[] = {
+		{ "plain.com", H, DOM_ALLOW },
+		{ "plain.com", S, DOM_DENY_UNLISTED },
+		{ "www.plain.com", H, DOM_ALLOW },
+		{ "tls.com", S, DOM_ALLOW },
+		{ "tls.com", H, DOM_DENY_UNLISTED },
+		{ "a.tls.com", S, DOM_ALLOW },
+		{ "a.wtls.com", S, DOM_ALLOW },
+		{ "a.wtls.com", H, DOM_DENY_UNLISTED },
+		{ "mixed.com", H, DOM_ALLOW },
+		{ "mixed.com", S, DOM_ALLOW },
+		{ "plain.com", 0, DOM_DENY_INVALID },
+		{ "plain.com", DOM_ANY, DOM_DENY_INVALID },
+		{ "plain.com", 4, DOM_DENY_INVALID },
+	};
+
+	(void)state;
+	check_cases("http://plain.com,https://tls.com,https://*.wtls.com,"
+		    "http://mixed.com,https://mixed.com",
+		    NULL, c, sizeof(c) / sizeof(c[0]));
+}
+
+static void test_check_block(void **state)
+{
+	static const struct verdict_case c[] = {
+		{ "example.com", S, DOM_ALLOW },
+		{ "bad.example.com", S, DOM_DENY_BLOCKED },
+		{ "x.bad.example.com", H, DOM_DENY_BLOCKED },
+		{ "ads.example.com", S, DOM_ALLOW }, /* *.ads: subs only */
+		{ "x.ads.example.com", S, DOM_DENY_BLOCKED },
+		{ "upload.example.com", H, DOM_DENY_BLOCKED },
+		{ "upload.example.com", S, DOM_ALLOW }, /* http:// block */
+		{ "other.com", S, DOM_DENY_UNLISTED },
+		{ "blockonly.com", S, DOM_DENY_BLOCKED },
+		{ "192.0.2.1", S, DOM_DENY_BLOCKED },
+		{ "192.0.2.2", S, DOM_ALLOW },
+	};
+
+	(void)state;
+	check_cases("example.com,192.0.2.1,192.0.2.2",
+		    "bad.example.com,*.ads.example.com,"
+		    "http://upload.example.com,blockonly.com,192.0.2.1",
+		    c, sizeof(c) / sizeof(c[0]));
+}
+
+static void test_check_case_and_dot(void **state)
+{
+	static const struct verdict_case c[] = {
+		{ "Example.COM", S, DOM_ALLOW },
+		{ "example.com.", S, DOM_ALLOW },
+		{ "WWW.EXAMPLE.COM.", H, DOM_ALLOW },
+		{ "BAD.example.com.", S, DOM_DENY_BLOCKED },
+		{ "example.com..", S, DOM_DENY_INVALID },
+		{ ".example.com", S, DOM_DENY_INVALID },
+		{ "", S, DOM_DENY_INVALID },
+		{ ".", S, DOM_DENY_INVALID },
+		{ "exa mple.com", S, DOM_DENY_INVALID },
+		{ "example.com\n", S, DOM_DENY_INVALID },
+		{ "*.example.com", S, DOM_DENY_INVALID },
+		{ "example.com:443", S, DOM_DENY_INVALID },
+	};
+
+	(void)state;
+	check_cases("EXAMPLE.com.", "Bad.Example.Com", c,
+		    sizeof(c) / sizeof(c[0]));
+}
+
+static void test_check_ips(void **state)
+{
+	static const struct verdict_case c[] = {
+		{ "192.0.2.7", S, DOM_ALLOW },
+		{ "192.0.2.7", H, DOM_ALLOW },
+		{ "192.0.2.7.", H, DOM_ALLOW },
+		{ "192.0.2.8", S, DOM_DENY_IP },
+		{ "198.51.100.1", H, DOM_ALLOW },
+		{ "198.51.100.1", S, DOM_DENY_IP }, /* http:// only */
+		{ "127.0.0.1", H, DOM_DENY_IP },
+		/* other spellings of an address are never listed */
+		{ "3221225991", H, DOM_DENY_IP },
+		{ "0xc0.0.2.7", H, DOM_DENY_IP },
+		{ "0300.0.2.7", H, DOM_DENY_IP },
+		{ "192.0.519", H, DOM_DENY_IP },
+		{ "192.0.2.07", H, DOM_DENY_IP },
+		{ "1.2.3.4.5", H, DOM_DENY_IP },
+		{ "::1", S, DOM_DENY_IP },
+		{ "[::1]", S, DOM_DENY_IP },
+		{ "[2001:db8::7]", H, DOM_DENY_IP },
+		{ "::ffff:192.0.2.7", H, DOM_DENY_IP },
+		{ "[::1", H, DOM_DENY_INVALID },
+		/* a name rule never matches an address, nor the reverse */
+		{ "7.example.com", S, DOM_ALLOW },
+		{ "192.0.2.7.example.com", S, DOM_ALLOW },
+	};
+
+	(void)state;
+	check_cases("192.0.2.7,http://198.51.100.1,example.com", NULL, c,
+		    sizeof(c) / sizeof(c[0]));
+}
+
+static void test_check_empty_lists(void **state)
+{
+	struct domain_list empty = { 0 };
+
+	(void)state;
+	assert_int_equal(domain_check(NULL, NULL, "example.com", S),
+			 DOM_DENY_UNLISTED);
+	assert_int_equal(domain_check(&empty, &empty, "example.com", H),
+			 DOM_DENY_UNLISTED);
+	assert_int_equal(domain_check(NULL, NULL, "192.0.2.1", H),
+			 DOM_DENY_IP);
+	assert_int_equal(domain_check(NULL, NULL, NULL, H), DOM_DENY_INVALID);
+}
+
+static void test_rule_match(void **state)
+{
+	struct domain_rule plain = { (char *)"a.com", DOM_ANY, false, false };
+	struct domain_rule wild = { (char *)"a.com", DOM_ANY, true, false };
+	struct domain_rule ip = { (char *)"192.0.2.1", DOM_ANY, false, true };
+
+	(void)state;
+	assert_true(domain_rule_match(&plain, "a.com"));
+	assert_true(domain_rule_match(&plain, "b.a.com"));
+	assert_false(domain_rule_match(&plain, "ba.com"));
+	assert_false(domain_rule_match(&plain, "com"));
+	assert_false(domain_rule_match(&wild, "a.com"));
+	assert_true(domain_rule_match(&wild, "b.a.com"));
+	assert_false(domain_rule_match(&wild, "ba.com"));
+	assert_true(domain_rule_match(&ip, "192.0.2.1"));
+	assert_false(domain_rule_match(&ip, "1.192.0.2.1"));
+}
+
+static void test_rule_valid(void **state)
+{
+	struct domain_rule r;
+
+	(void)state;
+	r = (struct domain_rule){ (char *)"a.com", DOM_HTTP, false, false };
+	assert_int_equal(domain_rule_valid(&r), 0);
+	r.scheme = 0;
+	assert_int_equal(domain_rule_valid(&r), -EINVAL);
+	r.scheme = 8;
+	assert_int_equal(domain_rule_valid(&r), -EINVAL);
+	r = (struct domain_rule){ (char *)"A.com", DOM_ANY, false, false };
+	assert_int_equal(domain_rule_valid(&r), -EINVAL);
+	r.name = (char *)"a.com.";
+	assert_int_equal(domain_rule_valid(&r), -EINVAL);
+	r.name = (char *)"a.com\nhttp_access allow all";
+	assert_int_equal(domain_rule_valid(&r), -EINVAL);
+	r.name = (char *)"-n.com";
+	assert_int_equal(domain_rule_valid(&r), -EINVAL);
+	r.name = (char *)"com";
+	assert_int_equal(domain_rule_valid(&r), -EINVAL);
+	r.name = (char *)"*.a.com";
+	assert_int_equal(domain_rule_valid(&r), -EINVAL);
+	r.name = (char *)"192.0.2.1";
+	assert_int_equal(domain_rule_valid(&r), -EINVAL); /* is_ip unset */
+	r.is_ip = true;
+	assert_int_equal(domain_rule_valid(&r), 0);
+	r.wildcard = true;
+	assert_int_equal(domain_rule_valid(&r), -EINVAL);
+	r = (struct domain_rule){ (char *)"a.com", DOM_ANY, false, true };
+	assert_int_equal(domain_rule_valid(&r), -EINVAL);
+	r.name = NULL;
+	assert_int_equal(domain_rule_valid(&r), -EINVAL);
+	assert_int_equal(domain_rule_valid(NULL), -EINVAL);
+}
+
+static void test_verdict_str(void **state)
+{
+	(void)state;
+	assert_string_equal(domain_verdict_str(DOM_ALLOW), "allow");
+	assert_string_equal(domain_verdict_str(DOM_DENY_BLOCKED), "blocked");
+	assert_string_equal(domain_verdict_str(DOM_DENY_UNLISTED),
+			    "unlisted");
+	assert_string_equal(domain_verdict_str(DOM_DENY_IP), "ip");
+	assert_string_equal(domain_verdict_str(DOM_DENY_INVALID), "invalid");
+	assert_string_equal(domain_verdict_str((enum domain_verdict)99),
+			    "unknown");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good_items),
+		cmocka_unit_test(test_bad_items),
+		cmocka_unit_test(test_table_size),
+		cmocka_unit_test(test_long_names),
+		cmocka_unit_test(test_reason_names_item),
+		cmocka_unit_test(test_spec_merge),
+		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_file_errors),
+		cmocka_unit_test(test_check_apex_sub_wildcard),
+		cmocka_unit_test(test_check_scheme),
+		cmocka_unit_test(test_check_block),
+		cmocka_unit_test(test_check_case_and_dot),
+		cmocka_unit_test(test_check_ips),
+		cmocka_unit_test(test_check_empty_lists),
+		cmocka_unit_test(test_rule_match),
+		cmocka_unit_test(test_rule_valid),
+		cmocka_unit_test(test_verdict_str),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
