@@ -41,7 +41,7 @@ static __always_inline void count(__u32 stat)
  * NULL (socket creation), 4 bytes (AF_INET) or 16 bytes (AF_INET6).
  */
 static __always_inline void emit(__u8 hook, __u32 stat, __u8 family,
-				 __u8 proto, __u8 type, const __u32 *addr,
+				 __u16 proto, __u16 type, const __u32 *addr,
 				 __be16 port)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -75,7 +75,7 @@ static __always_inline void emit(__u8 hook, __u32 stat, __u8 family,
 
 /* Counts a connect/send verdict; refusals (and, by setting, the rest) emit. */
 static __always_inline void report(const struct decision *d, __u8 hook,
-				   __u8 family, __u8 proto, __u8 type,
+				   __u8 family, __u16 proto, __u16 type,
 				   const __u32 *addr, __be16 port)
 {
 	count(d->stat);

@@ -158,10 +158,9 @@ struct nf_event {
 	__u32 stat;		/* enum nf_stat: the verdict and its reason */
 	__u8 hook;		/* enum nf_hook */
 	__u8 family;		/* AF_INET, AF_INET6 (native), or the socket's */
-	__u8 proto;		/* IPPROTO_* (socket creation: the protocol) */
-	__u8 type;		/* SOCK_* (socket creation) */
+	__u16 proto;		/* IPPROTO_* (socket creation: the protocol) */
+	__u16 type;		/* SOCK_* (socket creation) */
 	__be16 port;		/* net: destination as asked */
-	__u16 pad;
 	__u8 addr[16];		/* net: IPv4 in the first 4 bytes for AF_INET */
 	char comm[16];
 };

@@ -32,6 +32,8 @@ const char attach_usage[] =
 	"  --tls-ports SPEC         of those, the ones sent to --tls-proxy (default: 443)\n"
 	"  --loopback allow|host    loopback is the agent's own (allow, default) or the\n"
 	"                           host's, governed like the host gateway (host)\n"
+	"  --log-allowed            verdict events for allowed connections too (refusals\n"
+	"                           always have one; see 'netfence events')\n"
 	"\n"
 	"SPEC: comma-separated ports and ranges N-M, each 1-65535. Dangerous ports\n"
 	"(22, 23, 25, 3306, 5432, 6379, ...) are never redirected nor allowed.\n";

@@ -14,8 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/capability.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -43,6 +47,8 @@ const char run_usage[] =
 	"  --hosts-file F           names Squid resolves before DNS (default /etc/hosts)\n"
 	"  --log-dir DIR            keep Squid's access.log and cache.log here\n"
 	"  --squid-allow-loopback   let Squid connect to origins on 127.0.0.0/8 (local demos)\n"
+	"  --user USER              run CMD as USER (recommended: a root CMD can write\n"
+	"                           itself out of its cgroup; see docs/kernel-limits.md)\n"
 	"\n"
 	"Policy flags: as for 'netfence attach' (see 'netfence attach --help'), without\n"
 	"--cgroup (run makes one). --proxy IP:PORT uses a running proxy instead of the\n"
@@ -56,6 +62,7 @@ enum run_opt {
 	OPT_HOSTS_FILE,
 	OPT_LOG_DIR,
 	OPT_SQUID_LOOPBACK,
+	OPT_USER,
 };
 
 struct run_ctx {
@@ -65,6 +72,9 @@ struct run_ctx {
 	const char *hosts_file;
 	const char *log_dir;
 	bool squid_loopback;
+	bool have_user;		/* --user: run CMD as uid/gid */
+	uid_t uid;
+	gid_t gid;
 	bool own_proxy;		/* no --proxy: the embedded Squid */
 	char **cmd;
 
@@ -119,6 +129,7 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 		{ "hosts-file", required_argument, NULL, OPT_HOSTS_FILE },
 		{ "log-dir", required_argument, NULL, OPT_LOG_DIR },
 		{ "squid-allow-loopback", no_argument, NULL, OPT_SQUID_LOOPBACK },
+		{ "user", required_argument, NULL, OPT_USER },
 		{ "help", no_argument, NULL, 'h' },
 	};
 	struct option longopts[64];
@@ -180,6 +191,18 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 		case OPT_SQUID_LOOPBACK:
 			r->squid_loopback = true;
 			break;
+		case OPT_USER: {
+			struct passwd *pw = getpwnam(optarg);
+
+			if (!pw) {
+				p_err("--user '%s': no such user", optarg);
+				return EXIT_USAGE;
+			}
+			r->have_user = true;
+			r->uid = pw->pw_uid;
+			r->gid = pw->pw_gid;
+			break;
+		}
 		default:
 			if (policy_opt_set(&r->po, c, optarg, err, sizeof(err))) {
 				p_err("%s", err);
@@ -477,6 +500,46 @@ out:
 	return ret;
 }
 
+/*
+ * Capabilities that would let the command go around the policy: packet
+ * sockets (NET_RAW), routes, marks and the host's firewall (NET_ADMIN), BPF
+ * and mounts (SYS_ADMIN, BPF, PERFMON), modules and raw I/O.
+ */
+static const int dropped_caps[] = { CAP_NET_RAW,    CAP_NET_ADMIN, CAP_SYS_ADMIN,
+				    CAP_BPF,	    CAP_PERFMON,   CAP_SYS_MODULE,
+				    CAP_SYS_RAWIO,  CAP_SYS_PTRACE };
+
+/* In the child, before exec: drop privileges; failure means no exec. */
+static int drop_privileges(const struct run_ctx *r)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+
+	for (size_t i = 0; i < sizeof(dropped_caps) / sizeof(dropped_caps[0]); i++) {
+		if (prctl(PR_CAPBSET_DROP, dropped_caps[i], 0, 0, 0) && errno != EINVAL)
+			return -errno;
+	}
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	for (size_t i = 0; i < sizeof(dropped_caps) / sizeof(dropped_caps[0]); i++) {
+		int c = dropped_caps[i];
+		uint32_t bit = 1u << (c % 32);
+
+		data[c / 32].effective &= ~bit;
+		data[c / 32].permitted &= ~bit;
+		data[c / 32].inheritable &= ~bit;
+	}
+	if (syscall(SYS_capset, &hdr, data))
+		return -errno;
+	if (r->have_user &&
+	    (setgroups(0, NULL) || setgid(r->gid) || setuid(r->uid)))
+		return -errno;
+	/* setuid programs (sudo) must not win the privileges back */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -errno;
+	return 0;
+}
+
 static int start_child(struct run_ctx *r)
 {
 	int pipefd[2];
@@ -502,6 +565,11 @@ static int start_child(struct run_ctx *r)
 			_exit(126);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (drop_privileges(r)) {
+			fprintf(stderr, "Error: cannot drop privileges: %s\n",
+				strerror(errno));
+			_exit(126);
+		}
 		execvp(r->cmd[0], r->cmd);
 		fprintf(stderr, "Error: %s: %s\n", r->cmd[0], strerror(errno));
 		_exit(errno == ENOENT ? 127 : 126);

@@ -13,11 +13,13 @@ int do_attach(int argc, char **argv);
 int do_detach(int argc, char **argv);
 int do_status(int argc, char **argv);
 int do_run(int argc, char **argv);
+int do_events(int argc, char **argv);
 
 extern const char attach_usage[];
 extern const char detach_usage[];
 extern const char status_usage[];
 extern const char run_usage[];
+extern const char events_usage[];
 
 /* Prints a command's usage to stdout (for --help). */
 void print_usage(const char *usage);

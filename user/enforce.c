@@ -26,7 +26,7 @@
 
 /* Pinned objects of one policy directory. */
 static const char *const map_pins[] = { "state", "policy", "bypass", "stats",
-					"meta" };
+					"meta", "events" };
 
 /*
  * Agent-side links, in the order they are attached: the ones that decide
@@ -359,7 +359,7 @@ static int attach_new(const struct cgroup_ref *cg,
 	{
 		struct bpf_map *maps[] = { skel->maps.state, skel->maps.policy,
 					   skel->maps.bypass, skel->maps.stats,
-					   skel->maps.meta };
+					   skel->maps.meta, skel->maps.events };
 
 		for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
 			snprintf(path, sizeof(path), "%s/%s", tmp, map_pins[i]);

@@ -22,6 +22,7 @@ const struct option policy_options[] = {
 	{ "redirect-ports", required_argument, NULL, OPT_REDIRECT_PORTS },
 	{ "tls-ports", required_argument, NULL, OPT_TLS_PORTS },
 	{ "loopback", required_argument, NULL, OPT_LOOPBACK },
+	{ "log-allowed", no_argument, NULL, OPT_LOG_ALLOWED },
 	{ 0 },
 };
 
@@ -89,7 +90,7 @@ int policy_opt_set(struct policy_opts *o, int id, const char *arg, char *err,
 		return -EINVAL;
 	}
 	o->seen |= 1ull << (id - OPT_CGROUP);
-	if (arg && !*arg && id != OPT_HOST_ACCESS) {
+	if (arg && !*arg) {
 		snprintf(err, errlen, "%s '': empty value", name);
 		return -EINVAL;
 	}
@@ -109,6 +110,9 @@ int policy_opt_set(struct policy_opts *o, int id, const char *arg, char *err,
 		return set_endpoint(&o->fwd_proxy, name, arg, err, errlen);
 	case OPT_HOST_ACCESS:
 		o->host_access = true;
+		return 0;
+	case OPT_LOG_ALLOWED:
+		o->log_allowed = true;
 		return 0;
 	case OPT_HOST_GATEWAY:
 		o->host_gateway = arg;
@@ -281,6 +285,8 @@ int policy_build(const struct policy_opts *o, struct policy *out, char *err,
 		p->tls_proxy_addr = o->tls_proxy.addr;
 		p->tls_proxy_port = o->tls_proxy.port;
 	}
+	if (o->log_allowed)
+		p->flags |= NF_F_EVENTS_ALLOWED;
 	if (o->fwd_proxy.set) {
 		p->flags |= NF_F_FWD_PROXY;
 		p->fwd_proxy_addr = o->fwd_proxy.addr;

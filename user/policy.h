@@ -41,6 +41,7 @@ struct policy_opts {
 	const char *redirect_ports;	/* --redirect-ports */
 	const char *tls_ports;		/* --tls-ports */
 	int loopback;			/* enum nf_loopback, -1: not given */
+	bool log_allowed;		/* --log-allowed: events for allowed too */
 
 	/* where names and resolvers come from (tests inject their own) */
 	const char *hosts_path;
@@ -63,6 +64,7 @@ enum policy_opt {
 	OPT_REDIRECT_PORTS,
 	OPT_TLS_PORTS,
 	OPT_LOOPBACK,
+	OPT_LOG_ALLOWED,
 	OPT_POLICY_END,
 };
 

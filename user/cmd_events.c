@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* netfence events: stream the verdict events of attached cgroups. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/libbpf.h>
+
+#include "cgroup.h"
+#include "commands.h"
+#include "events.h"
+#include "log.h"
+
+const char events_usage[] =
+	"Usage: netfence events [--cgroup PATH] [--count N] [--timeout SECONDS]\n"
+	"Stream verdict events (every refusal; allowed connections too with\n"
+	"--log-allowed at attach): one line each, or one JSON object per line with -j.\n"
+	"Stops on Ctrl-C, after N events, or after SECONDS. Events lost to a full\n"
+	"buffer are counted in 'netfence status' (events_lost).\n";
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+struct events_ctx {
+	unsigned long seen;
+	unsigned long max;
+};
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	struct events_ctx *c = ctx;
+
+	if (len < sizeof(struct nf_event))
+		return 0;
+	event_print(stdout, data, json_output);
+	c->seen++;
+	if (c->max && c->seen >= c->max)
+		stop = 1;
+	return 0;
+}
+
+static int parse_ulong(const char *flag, const char *s, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (errno || !*s || *end || *s == '-' || *out == 0) {
+		p_err("%s '%s': expected a positive number", flag, s);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+int do_events(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "cgroup", required_argument, NULL, 'c' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct events_ctx ctx = { 0 };
+	struct cgroup_ref cg = { .fd = -1 };
+	unsigned long timeout = 0;
+	struct sigaction sa = { .sa_handler = on_signal };
+	const char *path = NULL;
+	struct ring_buffer *rb;
+	struct timespec t0, now;
+	char why[256];
+	int c, n, ret;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			print_usage(events_usage);
+			return EXIT_OK;
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			if (parse_ulong("--count", optarg, &ctx.max))
+				return EXIT_USAGE;
+			break;
+		case 't':
+			if (parse_ulong("--timeout", optarg, &timeout))
+				return EXIT_USAGE;
+			break;
+		default:
+			p_err(c == ':' ? "%s needs a value" : "unknown option '%s'",
+			      argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		p_err("unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	ret = require_root("events");
+	if (ret)
+		return ret;
+	if (path && cgroup_open(path, &cg, why, sizeof(why))) {
+		p_err("--cgroup '%s': %s", path, why);
+		return EXIT_USAGE;
+	}
+	cgroup_close(&cg);
+	rb = events_open(path ? cg.id : 0, on_event, &ctx, &n);
+	if (!rb) {
+		if (errno == ENOENT)
+			p_err(path ? "--cgroup '%s': no netfence policy is attached" :
+				     "no cgroup is under a netfence policy%s",
+			      path ? path : "");
+		else
+			p_err("cannot read the events: %s", strerror(errno));
+		return EXIT_FAIL;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	pr_info("netfence: following %d polic%s", n, n == 1 ? "y" : "ies");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!stop) {
+		ret = ring_buffer__poll(rb, 200);
+		if (ret < 0 && ret != -EINTR) {
+			p_err("reading events: %s", strerror(-ret));
+			ring_buffer__free(rb);
+			return EXIT_FAIL;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (timeout && (unsigned long)(now.tv_sec - t0.tv_sec) >= timeout)
+			break;
+	}
+	ring_buffer__free(rb);
+	return EXIT_OK;
+}
