@@ -18,6 +18,7 @@ const char events_usage[] =
 	"Usage: netfence events [--cgroup PATH] [--count N] [--timeout SECONDS]\n"
 	"Stream verdict events (every refusal; allowed connections too with\n"
 	"--log-allowed at attach): one line each, or one JSON object per line with -j.\n"
+	"Events still in the buffer from before it started come first.\n"
 	"Stops on Ctrl-C, after N events, or after SECONDS. Events lost to a full\n"
 	"buffer are counted in 'netfence status' (events_lost).\n";
 
@@ -38,7 +39,7 @@ static int on_event(void *ctx, void *data, size_t len)
 {
 	struct events_ctx *c = ctx;
 
-	if (len < sizeof(struct nf_event))
+	if (len < sizeof(struct nf_event) || (c->max && c->seen >= c->max))
 		return 0;
 	event_print(stdout, data, json_output);
 	c->seen++;

@@ -151,6 +151,23 @@ expect_reply "after 2000 connect-and-reset clients the next lookup succeeds" \
 assert_eq "the proxy never saw a failed lookup" \
 	"$(cat "$TDIR/proxy.err" "$TDIR/proxytls.err" | grep -c ORIGERR)" 0
 
+# --- verdict events ----------------------------------------------------------------
+# the buffer holds this test's earlier refusals too: drain them first
+"$NETFENCE" -j events --cgroup "$AGENT_CG" --timeout 1 >/dev/null
+bg_start events "$NETFENCE" -j events --cgroup "$AGENT_CG" --count 3 --timeout 10
+sleep 0.3
+probe "$AGENT_CG" "$ORIGIN1" 5000 >/dev/null
+probe "$AGENT_CG" --udp "$ORIGIN2" 5353 >/dev/null
+probe "$AGENT_CG" fd00:dead::1 80 >/dev/null
+bg_wait events 10 || true
+ev=$(cat "$TDIR/events.out")
+assert_match "events: refused TCP with reason and destination" "$ev" \
+	"\"reason\":\"deny_port\",\"hook\":\"connect\",\"proto\":\"tcp\",\"family\":2,\"destination\":\"$ORIGIN1:5000\""
+assert_match "events: refused UDP send" "$ev" "\"reason\":\"deny_udp\",\"hook\":\"sendmsg\""
+assert_match "events: refused IPv6" "$ev" '"reason":"deny_ipv6".*"destination":"\[fd00:dead::1\]:80"'
+assert_match "events: process identity" "$ev" '"comm":"nfprobe"'
+assert_eq "events: three JSON lines" "$(grep -c '^{' <<<"$ev")" 3
+
 # --- status ------------------------------------------------------------------------
 st=$("$NETFENCE" -j status --cgroup "$AGENT_CG")
 assert_match "status -j: enforcing" "$st" '"state":"enforcing"'
