@@ -47,6 +47,8 @@ const char run_usage[] =
 	"  --hosts-file F           names Squid resolves before DNS (default /etc/hosts)\n"
 	"  --log-dir DIR            keep Squid's access.log and cache.log here\n"
 	"  --squid-allow-loopback   let Squid connect to origins on 127.0.0.0/8 (local demos)\n"
+	"  --proxy-env              set HTTP_PROXY/HTTPS_PROXY (and lower case) for CMD to\n"
+	"                           the forward-proxy port (NETFENCE_FORWARD_PROXY is always set)\n"
 	"  --user USER              run CMD as USER (recommended: a root CMD can write\n"
 	"                           itself out of its cgroup; see docs/kernel-limits.md)\n"
 	"\n"
@@ -63,6 +65,7 @@ enum run_opt {
 	OPT_LOG_DIR,
 	OPT_SQUID_LOOPBACK,
 	OPT_USER,
+	OPT_PROXY_ENV,
 };
 
 struct run_ctx {
@@ -72,6 +75,7 @@ struct run_ctx {
 	const char *hosts_file;
 	const char *log_dir;
 	bool squid_loopback;
+	bool proxy_env;		/* --proxy-env */
 	bool have_user;		/* --user: run CMD as uid/gid */
 	uid_t uid;
 	gid_t gid;
@@ -130,6 +134,7 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 		{ "log-dir", required_argument, NULL, OPT_LOG_DIR },
 		{ "squid-allow-loopback", no_argument, NULL, OPT_SQUID_LOOPBACK },
 		{ "user", required_argument, NULL, OPT_USER },
+		{ "proxy-env", no_argument, NULL, OPT_PROXY_ENV },
 		{ "help", no_argument, NULL, 'h' },
 	};
 	struct option longopts[64];
@@ -190,6 +195,9 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 			break;
 		case OPT_SQUID_LOOPBACK:
 			r->squid_loopback = true;
+			break;
+		case OPT_PROXY_ENV:
+			r->proxy_env = true;
 			break;
 		case OPT_USER: {
 			struct passwd *pw = getpwnam(optarg);
@@ -565,6 +573,20 @@ static int start_child(struct run_ctx *r)
 			_exit(126);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (r->pol.pol.flags & NF_F_FWD_PROXY) {
+			char url[64], a[16];
+
+			format_ipv4(r->pol.pol.fwd_proxy_addr, a);
+			snprintf(url, sizeof(url), "http://%s:%u", a,
+				 ntohs(r->pol.pol.fwd_proxy_port));
+			setenv("NETFENCE_FORWARD_PROXY", url, 1);
+			if (r->proxy_env) {
+				setenv("HTTP_PROXY", url, 1);
+				setenv("HTTPS_PROXY", url, 1);
+				setenv("http_proxy", url, 1);
+				setenv("https_proxy", url, 1);
+			}
+		}
 		if (drop_privileges(r)) {
 			fprintf(stderr, "Error: cannot drop privileges: %s\n",
 				strerror(errno));
