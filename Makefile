@@ -121,4 +121,7 @@ uninstall:
 clean:
 	rm -rf $(BUILD)
 
+# Feature fragments (sanitizers, fuzzing, install, ...): one file per concern.
+include $(wildcard mk/*.mk)
+
 -include $(wildcard $(BUILD)/user/*.d $(BUILD)/tests/*.d $(BUILD)/tools/*.d)
