@@ -112,16 +112,10 @@ vmlinux:
 format:
 	$(Q)clang-format -i bpf/*.c include/*.h user/*.c user/*.h tools/*.c tests/unit/*.c
 
-install: $(BUILD)/netfence
-	install -D -m 0755 $(BUILD)/netfence $(DESTDIR)$(PREFIX)/sbin/netfence
-
-uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/sbin/netfence
-
 clean:
 	rm -rf $(BUILD)
 
-# Feature fragments (sanitizers, fuzzing, install, ...): one file per concern.
+# Feature fragments (install, sanitizers, fuzzing, ...): one file per concern.
 include $(wildcard mk/*.mk)
 
 -include $(wildcard $(BUILD)/user/*.d $(BUILD)/tests/*.d $(BUILD)/tools/*.d)
