@@ -173,7 +173,7 @@ struct nf_meta {
 	__u64 attached_at;		/* CLOCK_REALTIME seconds, first attach */
 	__u64 updated_at;		/* CLOCK_REALTIME seconds, last policy */
 	__u32 generation;		/* policies written so far */
-	__u32 pad;
+	__u32 pid;			/* --pid given at the last attach, or 0 */
 	char cgroup_path[NF_PATH_MAX];
 	char proxy_cgroup_path[NF_PATH_MAX];
 };

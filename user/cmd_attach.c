@@ -15,15 +15,18 @@
 #include "policy.h"
 
 const char attach_usage[] =
-	"Usage: netfence attach --cgroup PATH --proxy IP:PORT [OPTIONS]\n"
+	"Usage: netfence attach --cgroup PATH|--pid PID --proxy IP:PORT [OPTIONS]\n"
 	"Put a cgroup v2 under an egress policy. The policy is pinned in bpffs and\n"
 	"keeps holding after netfence exits; attaching again replaces it atomically.\n"
 	"\n"
 	"  --cgroup PATH            the agent's cgroup (absolute, or relative to the cgroup2 mount)\n"
+	"  --pid PID                the cgroup of that process (a container's init, a unit's main PID)\n"
+	"  --config FILE            policy flags from a file (name = value lines); flags override it\n"
 	"  --proxy IP:PORT          the proxy's intercept port: redirected connections go here\n"
 	"  --tls-proxy IP:PORT      the proxy's TLS intercept port (TLS ports go here)\n"
 	"  --forward-proxy IP:PORT  the proxy's forward-proxy port (HTTP_PROXY clients), direct\n"
 	"  --proxy-cgroup PATH      the proxy's cgroup: gets the SO_ORIGINAL_DST responder\n"
+	"  --proxy-pid PID          the cgroup of that process, as --proxy-cgroup\n"
 	"  --enable-host-access     let (host gateway, allowed port) pairs go direct\n"
 	"  --host-gateway ADDR[,ADDR...]  gateway IPs or names (default: host.docker.internal)\n"
 	"  --allow-host-ports SPEC  gateway ports that go direct (default: 80,443)\n"
@@ -39,7 +42,7 @@ const char attach_usage[] =
 	"(22, 23, 25, 3306, 5432, 6379, ...) are never redirected nor allowed.\n";
 
 const char detach_usage[] =
-	"Usage: netfence detach --cgroup PATH\n"
+	"Usage: netfence detach --cgroup PATH | --pid PID\n"
 	"Remove everything attach made for the cgroup. Exit 1 if it has no policy.\n";
 
 void print_usage(const char *usage)
@@ -61,6 +64,23 @@ int require_root(const char *what)
 		return EXIT_FAIL;
 	}
 	return EXIT_OK;
+}
+
+int pid_cgroup_arg(const char *path, const char *pid_arg, char *buf,
+		   size_t len, const char **out)
+{
+	struct policy_opts o;
+	char err[256];
+
+	*out = path;
+	if (!pid_arg)
+		return path ? EXIT_OK : EXIT_OK;
+	policy_opts_init(&o);
+	if (policy_opt_set(&o, OPT_PID, pid_arg, err, sizeof(err))) {
+		p_err("%s", err);
+		return EXIT_USAGE;
+	}
+	return cgroup_arg(path, o.pid, "--cgroup", "--pid", buf, len, out);
 }
 
 /* Reports an unknown option or a missing argument from getopt_long. */
@@ -118,79 +138,90 @@ static void print_attached(const struct cgroup_ref *cg,
 	       proxy_cg ? proxy_cg->path : "");
 }
 
+static int attach_other(void *ctx, int id, const char *arg, char **argv)
+{
+	(void)ctx;
+	(void)arg;
+	(void)argv;
+	if (id == 'h') {
+		print_usage(attach_usage);
+		return -1;
+	}
+	return EXIT_USAGE;
+}
+
 int do_attach(int argc, char **argv)
 {
 	struct cgroup_ref cg = { .fd = -1 }, proxy_cg = { .fd = -1 };
+	struct option longopts[OPT_POLICY_END - OPT_CGROUP + 2];
+	char err[512], cgbuf[CGROUP_PATH_MAX], pcgbuf[CGROUP_PATH_MAX];
+	const char *cgpath, *pcgpath;
 	struct attach_result res = { 0 };
-	struct policy_opts o;
 	struct policy pol = { 0 };
-	char err[512];
-	int c, ret;
+	struct policy_opts o;
+	size_t n = 0;
+	int ret;
 
 	policy_opts_init(&o);
-	struct option longopts[OPT_POLICY_END - OPT_CGROUP + 2];
-	size_t n = 0;
-
 	for (const struct option *p = policy_options; p->name; p++)
 		longopts[n++] = *p;
 	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
 	longopts[n] = (struct option){ 0 };
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		if (c == 'h') {
-			print_usage(attach_usage);
-			return EXIT_OK;
-		}
-		if (c == '?' || c == ':')
-			return bad_option(argv, c);
-		if (policy_opt_set(&o, c, optarg, err, sizeof(err))) {
-			p_err("%s", err);
-			return EXIT_USAGE;
-		}
+	ret = policy_parse_args(&o, argc, argv, longopts, attach_other, NULL);
+	if (ret) {
+		ret = ret < 0 ? EXIT_OK : ret;
+		goto out;
 	}
+	ret = EXIT_USAGE;
 	if (optind < argc) {
 		p_err("unexpected argument '%s'", argv[optind]);
-		return EXIT_USAGE;
+		goto out;
 	}
-	if (!o.cgroup) {
-		p_err("--cgroup PATH is required");
-		return EXIT_USAGE;
+	if (cgroup_arg(o.cgroup, o.pid, "--cgroup", "--pid", cgbuf, sizeof(cgbuf),
+		       &cgpath) ||
+	    cgroup_arg(o.proxy_cgroup, o.proxy_pid, "--proxy-cgroup", "--proxy-pid",
+		       pcgbuf, sizeof(pcgbuf), &pcgpath))
+		goto out;
+	if (!cgpath) {
+		p_err("--cgroup PATH (or --pid PID) is required");
+		goto out;
 	}
 	if (policy_build(&o, &pol, err, sizeof(err))) {
 		p_err("%s", err);
-		return EXIT_USAGE;
+		goto out;
 	}
 	ret = require_root("attach");
 	if (ret)
 		goto out;
-	ret = open_cgroup("--cgroup", o.cgroup, &cg);
+	ret = open_cgroup(o.pid ? "--pid" : "--cgroup", cgpath, &cg);
 	if (ret)
 		goto out;
-	if (o.proxy_cgroup) {
-		ret = open_cgroup("--proxy-cgroup", o.proxy_cgroup, &proxy_cg);
+	if (pcgpath) {
+		ret = open_cgroup(o.proxy_pid ? "--proxy-pid" : "--proxy-cgroup",
+				  pcgpath, &proxy_cg);
 		if (ret)
 			goto out;
 		if (proxy_cg.id == cg.id) {
-			p_err("--proxy-cgroup '%s': the proxy must not run in the agent's cgroup",
-			      o.proxy_cgroup);
+			p_err("%s '%s': the proxy must not run in the agent's cgroup",
+			      o.proxy_pid ? "--proxy-pid" : "--proxy-cgroup", pcgpath);
 			ret = EXIT_USAGE;
 			goto out;
 		}
 	}
-	if (enforce_attach(&cg, o.proxy_cgroup ? &proxy_cg : NULL, &pol, &res,
+	if (enforce_attach(&cg, pcgpath ? &proxy_cg : NULL, &pol, o.pid, &res,
 			   err, sizeof(err))) {
 		p_err("%s", err);
 		ret = EXIT_FAIL;
 		goto out;
 	}
-	print_attached(&cg, o.proxy_cgroup ? &proxy_cg : NULL, &pol, &res);
+	print_attached(&cg, pcgpath ? &proxy_cg : NULL, &pol, &res);
 	ret = EXIT_OK;
 out:
 	cgroup_close(&cg);
 	cgroup_close(&proxy_cg);
 	policy_free(&pol);
+	policy_opts_free(&o);
 	return ret;
 }
 
@@ -198,12 +229,13 @@ int do_detach(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "cgroup", required_argument, NULL, 'c' },
+		{ "pid", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct cgroup_ref cg = { .fd = -1 };
-	const char *path = NULL;
-	char err[512] = "", why[256];
+	const char *path = NULL, *pid_arg = NULL;
+	char err[512] = "", why[256], buf[CGROUP_PATH_MAX];
 	int c, ret;
 
 	optind = 1;
@@ -214,11 +246,12 @@ int do_detach(int argc, char **argv)
 			print_usage(detach_usage);
 			return EXIT_OK;
 		case 'c':
-			if (path) {
-				p_err("--cgroup given twice");
+		case 'p':
+			if (c == 'c' ? path != NULL : pid_arg != NULL) {
+				p_err("%s given twice", c == 'c' ? "--cgroup" : "--pid");
 				return EXIT_USAGE;
 			}
-			path = optarg;
+			*(c == 'c' ? &path : &pid_arg) = optarg;
 			break;
 		default:
 			return bad_option(argv, c);
@@ -228,8 +261,11 @@ int do_detach(int argc, char **argv)
 		p_err("unexpected argument '%s'", argv[optind]);
 		return EXIT_USAGE;
 	}
+	ret = pid_cgroup_arg(path, pid_arg, buf, sizeof(buf), &path);
+	if (ret)
+		return ret;
 	if (!path || !*path) {
-		p_err("--cgroup PATH is required");
+		p_err("--cgroup PATH (or --pid PID) is required");
 		return EXIT_USAGE;
 	}
 	ret = require_root("detach");

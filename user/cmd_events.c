@@ -15,7 +15,7 @@
 #include "log.h"
 
 const char events_usage[] =
-	"Usage: netfence events [--cgroup PATH] [--count N] [--timeout SECONDS]\n"
+	"Usage: netfence events [--cgroup PATH | --pid PID] [--count N] [--timeout SECONDS]\n"
 	"Stream verdict events (every refusal; allowed connections too with\n"
 	"--log-allowed at attach): one line each, or one JSON object per line with -j.\n"
 	"Events still in the buffer from before it started come first.\n"
@@ -74,7 +74,8 @@ int do_events(int argc, char **argv)
 	struct cgroup_ref cg = { .fd = -1 };
 	unsigned long timeout = 0;
 	struct sigaction sa = { .sa_handler = on_signal };
-	const char *path = NULL;
+	const char *path = NULL, *pid_arg = NULL;
+	char cgbuf[CGROUP_PATH_MAX];
 	struct ring_buffer *rb;
 	struct timespec t0, now;
 	char why[256];
@@ -88,7 +89,12 @@ int do_events(int argc, char **argv)
 			print_usage(events_usage);
 			return EXIT_OK;
 		case 'c':
-			path = optarg;
+		case 'p':
+			if (c == 'c' ? path != NULL : pid_arg != NULL) {
+				p_err("%s given twice", c == 'c' ? "--cgroup" : "--pid");
+				return EXIT_USAGE;
+			}
+			*(c == 'c' ? &path : &pid_arg) = optarg;
 			break;
 		case 'n':
 			if (parse_ulong("--count", optarg, &ctx.max))
@@ -108,6 +114,9 @@ int do_events(int argc, char **argv)
 		p_err("unexpected argument '%s'", argv[optind]);
 		return EXIT_USAGE;
 	}
+	ret = pid_cgroup_arg(path, pid_arg, cgbuf, sizeof(cgbuf), &path);
+	if (ret)
+		return ret;
 	ret = require_root("events");
 	if (ret)
 		return ret;

@@ -86,6 +86,7 @@ struct run_ctx {
 	char agent[PATH_MAX];
 	char proxy[PATH_MAX];
 	char run_dir[PATH_MAX];
+	char proxy_cg_buf[PATH_MAX];
 	bool made_base, made_agent, made_proxy;
 	uint64_t agent_id;
 	bool attached;
@@ -124,6 +125,67 @@ static bool command_exists(const char *cmd)
 	return false;
 }
 
+/* The flags of run that are not policy flags. */
+static int run_flag(void *ctx, int c, const char *arg, char **argv)
+{
+	struct run_ctx *r = ctx;
+	char why[400];
+
+	(void)argv;
+	switch (c) {
+	case 'h':
+		print_usage(run_usage);
+		return -1;
+	case OPT_ALLOW_DOMAINS:
+	case OPT_BLOCK_DOMAINS:
+		if (domain_list_add_spec(c == OPT_ALLOW_DOMAINS ? &r->allow : &r->block,
+					 arg, why, sizeof(why))) {
+			p_err("%s '%s': %s",
+			      c == OPT_ALLOW_DOMAINS ? "--allow-domains" :
+						       "--block-domains",
+			      arg, why);
+			return EXIT_USAGE;
+		}
+		return 0;
+	case OPT_ALLOW_FILE:
+		if (domain_list_add_file(&r->allow, arg, why, sizeof(why))) {
+			p_err("--allow-domains-file '%s': %s", arg, why);
+			return EXIT_USAGE;
+		}
+		return 0;
+	case OPT_HOSTS_FILE:
+		if (access(arg, R_OK)) {
+			p_err("--hosts-file '%s': %s", arg, strerror(errno));
+			return EXIT_USAGE;
+		}
+		r->hosts_file = arg;
+		r->po.hosts_path = arg;
+		return 0;
+	case OPT_LOG_DIR:
+		r->log_dir = arg;
+		return 0;
+	case OPT_SQUID_LOOPBACK:
+		r->squid_loopback = true;
+		return 0;
+	case OPT_PROXY_ENV:
+		r->proxy_env = true;
+		return 0;
+	case OPT_USER: {
+		struct passwd *pw = getpwnam(arg);
+
+		if (!pw) {
+			p_err("--user '%s': no such user", arg);
+			return EXIT_USAGE;
+		}
+		r->have_user = true;
+		r->uid = pw->pw_uid;
+		r->gid = pw->pw_gid;
+		return 0;
+	}
+	}
+	return EXIT_USAGE;
+}
+
 static int parse_args(struct run_ctx *r, int argc, char **argv)
 {
 	static const struct option run_options[] = {
@@ -138,86 +200,30 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 	};
 	struct option longopts[64];
-	char err[512], why[400];
 	size_t n = 0;
-	int c;
+	int ret;
 
+	/* run makes the agent's cgroup itself */
 	for (const struct option *p = policy_options; p->name; p++) {
-		if (p->val != OPT_CGROUP)
+		if (p->val != OPT_CGROUP && p->val != OPT_PID)
 			longopts[n++] = *p;
 	}
 	for (size_t i = 0; i < sizeof(run_options) / sizeof(run_options[0]); i++)
 		longopts[n++] = run_options[i];
 	longopts[n] = (struct option){ 0 };
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			print_usage(run_usage);
-			return -1;
-		case ':':
-			p_err("%s needs a value", argv[optind - 1]);
-			return EXIT_USAGE;
-		case '?':
-			p_err("unknown option '%s'", argv[optind - 1]);
-			return EXIT_USAGE;
-		case OPT_ALLOW_DOMAINS:
-		case OPT_BLOCK_DOMAINS:
-			if (domain_list_add_spec(c == OPT_ALLOW_DOMAINS ? &r->allow :
-									  &r->block,
-						 optarg, why, sizeof(why))) {
-				p_err("%s '%s': %s",
-				      c == OPT_ALLOW_DOMAINS ? "--allow-domains" :
-							       "--block-domains",
-				      optarg, why);
-				return EXIT_USAGE;
-			}
-			break;
-		case OPT_ALLOW_FILE:
-			if (domain_list_add_file(&r->allow, optarg, why,
-						 sizeof(why))) {
-				p_err("--allow-domains-file '%s': %s", optarg, why);
-				return EXIT_USAGE;
-			}
-			break;
-		case OPT_HOSTS_FILE:
-			if (access(optarg, R_OK)) {
-				p_err("--hosts-file '%s': %s", optarg, strerror(errno));
-				return EXIT_USAGE;
-			}
-			r->hosts_file = optarg;
-			r->po.hosts_path = optarg;
-			break;
-		case OPT_LOG_DIR:
-			r->log_dir = optarg;
-			break;
-		case OPT_SQUID_LOOPBACK:
-			r->squid_loopback = true;
-			break;
-		case OPT_PROXY_ENV:
-			r->proxy_env = true;
-			break;
-		case OPT_USER: {
-			struct passwd *pw = getpwnam(optarg);
-
-			if (!pw) {
-				p_err("--user '%s': no such user", optarg);
-				return EXIT_USAGE;
-			}
-			r->have_user = true;
-			r->uid = pw->pw_uid;
-			r->gid = pw->pw_gid;
-			break;
-		}
-		default:
-			if (policy_opt_set(&r->po, c, optarg, err, sizeof(err))) {
-				p_err("%s", err);
-				return EXIT_USAGE;
-			}
-		}
+	ret = policy_parse_args(&r->po, argc, argv, longopts, run_flag, r);
+	if (ret)
+		return ret;
+	if (r->po.cgroup || r->po.pid) {
+		p_err("%s: run makes the command's cgroup itself (use attach for an existing one)",
+		      r->po.cgroup ? "--cgroup" : "--pid");
+		return EXIT_USAGE;
 	}
+	if (cgroup_arg(r->po.proxy_cgroup, r->po.proxy_pid, "--proxy-cgroup",
+		       "--proxy-pid", r->proxy_cg_buf, sizeof(r->proxy_cg_buf),
+		       &r->po.proxy_cgroup))
+		return EXIT_USAGE;
 	if (optind >= argc) {
 		p_err("no command: netfence run [FLAGS] -- CMD [ARGS...]");
 		return EXIT_USAGE;
@@ -495,8 +501,8 @@ static int setup(struct run_ctx *r)
 		goto out;
 	}
 	r->agent_id = agent.id;
-	ret = enforce_attach(&agent, proxy.fd >= 0 ? &proxy : NULL, &r->pol, &res,
-			     err, sizeof(err));
+	ret = enforce_attach(&agent, proxy.fd >= 0 ? &proxy : NULL, &r->pol, 0,
+			     &res, err, sizeof(err));
 	if (ret) {
 		p_err("%s", err);
 		goto out;
@@ -713,6 +719,7 @@ int do_run(int argc, char **argv)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 out_free:
 	policy_free(&r.pol);
+	policy_opts_free(&r.po);
 	domain_list_free(&r.allow);
 	domain_list_free(&r.block);
 	return ret;

@@ -15,7 +15,7 @@
 #include "parse.h"
 
 const char status_usage[] =
-	"Usage: netfence status [--cgroup PATH]\n"
+	"Usage: netfence status [--cgroup PATH | --pid PID]\n"
 	"Show the attached cgroups (or one), their policy and their counters.\n";
 
 static const char *state_name(const struct policy_state *ps)
@@ -87,6 +87,10 @@ static int show_json(const struct policy_state *ps, void *ctx)
 	json_kv_str(j, "proxy_cgroup", ps->meta.proxy_cgroup_path[0] ?
 					       ps->meta.proxy_cgroup_path : NULL);
 	json_kv_str(j, "state", state_name(ps));
+	if (ps->meta.pid)
+		json_kv_uint(j, "pid_given", ps->meta.pid);
+	else
+		json_kv_str(j, "pid_given", NULL);
 	json_kv_str(j, "pin_dir", ps->dir);
 	json_kv_uint(j, "generation", ps->meta.generation);
 	json_kv_uint(j, "attached_at", ps->meta.attached_at);
@@ -113,6 +117,8 @@ static int show_text(const struct policy_state *ps, void *ctx)
 	       ps->meta.cgroup_path[0] ? ps->meta.cgroup_path : ps->dir,
 	       (uint64_t)ps->meta.cgroup_id, state_name(ps), ps->meta.generation,
 	       ps->links_attached, ps->links);
+	if (ps->meta.pid)
+		printf("  attached by --pid %u\n", ps->meta.pid);
 	if (ps->state != NF_GATE_CLOSED) {
 		format_endpoint4(p->proxy_addr, p->proxy_port, buf);
 		printf("  proxy %s", buf);
@@ -160,11 +166,13 @@ int do_status(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "cgroup", required_argument, NULL, 'c' },
+		{ "pid", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct cgroup_ref cg = { .fd = -1 };
-	const char *path = NULL;
+	const char *path = NULL, *pid_arg = NULL;
+	char cgbuf[CGROUP_PATH_MAX];
 	struct json *j = NULL;
 	char err[512], why[256];
 	int c, n, ret;
@@ -177,11 +185,12 @@ int do_status(int argc, char **argv)
 			print_usage(status_usage);
 			return EXIT_OK;
 		case 'c':
-			if (path) {
-				p_err("--cgroup given twice");
+		case 'p':
+			if (c == 'c' ? path != NULL : pid_arg != NULL) {
+				p_err("%s given twice", c == 'c' ? "--cgroup" : "--pid");
 				return EXIT_USAGE;
 			}
-			path = optarg;
+			*(c == 'c' ? &path : &pid_arg) = optarg;
 			break;
 		default:
 			p_err(c == ':' ? "%s needs a value" : "unknown option '%s'",
@@ -193,6 +202,9 @@ int do_status(int argc, char **argv)
 		p_err("unexpected argument '%s'", argv[optind]);
 		return EXIT_USAGE;
 	}
+	ret = pid_cgroup_arg(path, pid_arg, cgbuf, sizeof(cgbuf), &path);
+	if (ret)
+		return ret;
 	ret = require_root("status");
 	if (ret)
 		return ret;

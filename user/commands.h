@@ -3,6 +3,8 @@
 #ifndef NETFENCE_COMMANDS_H
 #define NETFENCE_COMMANDS_H
 
+#include <stddef.h>
+
 struct cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -13,16 +15,22 @@ int do_attach(int argc, char **argv);
 int do_detach(int argc, char **argv);
 int do_status(int argc, char **argv);
 int do_run(int argc, char **argv);
+int do_check(int argc, char **argv);
 int do_events(int argc, char **argv);
 
 extern const char attach_usage[];
 extern const char detach_usage[];
 extern const char status_usage[];
 extern const char run_usage[];
+extern const char check_usage[];
 extern const char events_usage[];
 
 /* Prints a command's usage to stdout (for --help). */
 void print_usage(const char *usage);
+
+/* --cgroup PATH or --pid PID (as text) to a path; reports errors. */
+int pid_cgroup_arg(const char *path, const char *pid_arg, char *buf,
+		   size_t len, const char **out);
 
 /* Root and a cgroup v2 mount; prints the error. 0 or an exit status. */
 int require_root(const char *what);

@@ -397,6 +397,8 @@ static int list_merge(struct domain_list *l, struct domain_list *tmp)
 	size_t i, o;
 	int err;
 
+	if (!tmp->n)
+		return 0;
 	err = list_reserve(l, tmp->n);
 	if (err)
 		return err;
@@ -406,8 +408,6 @@ static int list_merge(struct domain_list *l, struct domain_list *tmp)
 	tmp->v = NULL;
 	tmp->n = tmp->cap = 0;
 
-	if (!l->n)
-		return 0;
 	qsort(l->v, l->n, sizeof(*l->v), rule_cmp);
 	for (i = 1, o = 0; i < l->n; i++) {
 		if (!rule_cmp(&l->v[o], &l->v[i])) {
@@ -449,7 +449,8 @@ static int add_items(struct domain_list *tmp, const char *s, size_t len,
 		while (b > a && is_blank(s[b - 1]))
 			b--;
 		if (a == b) {
-			set_err(err, errlen, "%sitem %zu is empty", where, item);
+			set_err(err, errlen, "%sitem %zu is empty", where,
+				item);
 			return -EINVAL;
 		}
 		e = list_reserve(tmp, 1);

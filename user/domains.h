@@ -26,18 +26,18 @@
 #include <stddef.h>
 
 /* Schemes a rule applies to (struct domain_rule.scheme). */
-#define DOM_HTTP	(1u << 0)	/* plain HTTP: intercepted port 80, GET http:// */
-#define DOM_HTTPS	(1u << 1)	/* TLS: intercepted port 443 (SNI), CONNECT */
-#define DOM_ANY		(DOM_HTTP | DOM_HTTPS)
+#define DOM_HTTP (1u << 0) /* plain HTTP: intercepted port 80, GET http:// */
+#define DOM_HTTPS (1u << 1) /* TLS: intercepted port 443 (SNI), CONNECT */
+#define DOM_ANY (DOM_HTTP | DOM_HTTPS)
 
-#define DOM_NAME_MAX	253	/* longest name, without the trailing dot */
-#define DOM_LABEL_MAX	63
+#define DOM_NAME_MAX 253 /* longest name, without the trailing dot */
+#define DOM_LABEL_MAX 63
 
 struct domain_rule {
-	char *name;	/* lowercase, no trailing dot, no scheme, no "*." */
+	char *name; /* lowercase, no trailing dot, no scheme, no "*." */
 	unsigned scheme; /* DOM_HTTP|DOM_HTTPS bits, both by default */
-	bool wildcard;	/* from "*.x": subdomains only */
-	bool is_ip;	/* a dotted-quad IPv4 address: exact match */
+	bool wildcard; /* from "*.x": subdomains only */
+	bool is_ip; /* a dotted-quad IPv4 address: exact match */
 };
 
 /*
@@ -52,10 +52,10 @@ struct domain_list {
 
 enum domain_verdict {
 	DOM_ALLOW = 0,
-	DOM_DENY_UNLISTED,	/* on no allow rule for this scheme */
-	DOM_DENY_BLOCKED,	/* on a block rule for this scheme */
-	DOM_DENY_IP,		/* a raw IP address (any form) not listed */
-	DOM_DENY_INVALID,	/* not a host name, or a bad scheme argument */
+	DOM_DENY_UNLISTED, /* on no allow rule for this scheme */
+	DOM_DENY_BLOCKED, /* on a block rule for this scheme */
+	DOM_DENY_IP, /* a raw IP address (any form) not listed */
+	DOM_DENY_INVALID, /* not a host name, or a bad scheme argument */
 };
 
 /* Frees the rules and leaves an empty list, ready for reuse. NULL is fine. */

@@ -210,8 +210,9 @@ out:
 }
 
 static void fill_meta(struct nf_meta *m, const struct cgroup_ref *cg,
-		      const struct cgroup_ref *proxy_cg)
+		      const struct cgroup_ref *proxy_cg, int pid)
 {
+	m->pid = (uint32_t)pid;
 	m->cgroup_id = cg->id;
 	snprintf(m->cgroup_path, sizeof(m->cgroup_path), "%s", cg->path);
 	m->proxy_cgroup_id = proxy_cg ? proxy_cg->id : 0;
@@ -315,7 +316,7 @@ static struct netfence_bpf *open_and_load(const struct bpf_object_open_opts *opt
 
 static int attach_new(const struct cgroup_ref *cg,
 		      const struct cgroup_ref *proxy_cg, const struct policy *pol,
-		      struct attach_result *res, char *err, size_t errlen)
+		      int pid, struct attach_result *res, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_root());
 	struct bpf_program *progs[N_AGENT_LINKS];
@@ -343,7 +344,7 @@ static int attach_new(const struct cgroup_ref *cg,
 			 bpf_map__fd(skel->maps.bypass), 0, pol, err, errlen);
 	if (ret)
 		goto out;
-	fill_meta(&meta, cg, proxy_cg);
+	fill_meta(&meta, cg, proxy_cg, pid);
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.meta), &zero, &meta,
 				BPF_ANY)) {
 		ret = -errno;
@@ -519,7 +520,8 @@ static bool dir_complete(const char *dir)
 
 static int attach_replace(const char *dir, const struct cgroup_ref *proxy_cg,
 			  const struct cgroup_ref *cg, const struct policy *pol,
-			  struct attach_result *res, char *err, size_t errlen)
+			  int pid, struct attach_result *res, char *err,
+			  size_t errlen)
 {
 	int state_fd, policy_fd, bypass_fd, meta_fd, ret;
 	struct nf_meta meta;
@@ -556,7 +558,7 @@ static int attach_replace(const char *dir, const struct cgroup_ref *proxy_cg,
 		err_set("cannot switch the policy: %s", strerror(-ret));
 		goto out;
 	}
-	fill_meta(&meta, cg, proxy_cg);
+	fill_meta(&meta, cg, proxy_cg, pid);
 	bpf_map_update_elem(meta_fd, &zero, &meta, BPF_ANY);
 	res->replaced = true;
 	res->generation = meta.generation;
@@ -573,7 +575,7 @@ out:
 }
 
 int enforce_attach(const struct cgroup_ref *cg, const struct cgroup_ref *proxy_cg,
-		   const struct policy *pol, struct attach_result *res,
+		   const struct policy *pol, int pid, struct attach_result *res,
 		   char *err, size_t errlen)
 {
 	char dir[PATH_MAX];
@@ -584,10 +586,10 @@ int enforce_attach(const struct cgroup_ref *cg, const struct cgroup_ref *proxy_c
 		return lock;
 	policy_dir(dir, sizeof(dir), cg->id, false);
 	if (!access(dir, F_OK) && dir_complete(dir)) {
-		ret = attach_replace(dir, proxy_cg, cg, pol, res, err, errlen);
+		ret = attach_replace(dir, proxy_cg, cg, pol, pid, res, err, errlen);
 	} else {
 		remove_dir(dir);	/* incomplete leftovers */
-		ret = attach_new(cg, proxy_cg, pol, res, err, errlen);
+		ret = attach_new(cg, proxy_cg, pol, pid, res, err, errlen);
 	}
 	unlock_root(lock);
 	return ret;

@@ -32,8 +32,9 @@ struct attach_result {
 /* The pin root in force (NETFENCE_PIN_ROOT overrides, for tests). */
 const char *pin_root(void);
 
+/* pid: the --pid the cgroup was named by (0: a path), kept for status. */
 int enforce_attach(const struct cgroup_ref *cg, const struct cgroup_ref *proxy_cg,
-		   const struct policy *pol, struct attach_result *res,
+		   const struct policy *pol, int pid, struct attach_result *res,
 		   char *err, size_t errlen);
 
 /*

@@ -13,6 +13,7 @@ static const struct cmd cmds[] = {
 	{ "detach", do_detach, detach_usage },
 	{ "status", do_status, status_usage },
 	{ "run", do_run, run_usage },
+	{ "check", do_check, check_usage },
 	{ "events", do_events, events_usage },
 	{ 0 },
 };
@@ -27,6 +28,7 @@ static const char main_usage[] =
 	"  detach   remove a cgroup's policy\n"
 	"  status   show attached cgroups, their policy and counters\n"
 	"  run      run a command confined, with an embedded Squid\n"
+	"  check    say which kernel features and tools netfence needs are missing\n"
 	"  events   stream verdict events (refusals; allowed with --log-allowed)\n"
 	"\n"
 	"  -j, --json     JSON on stdout (errors too)\n"

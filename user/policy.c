@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "cgroup.h"
+#include "log.h"
 #include "parse.h"
 #include "policy.h"
 #include "resolve.h"
@@ -23,6 +26,9 @@ const struct option policy_options[] = {
 	{ "tls-ports", required_argument, NULL, OPT_TLS_PORTS },
 	{ "loopback", required_argument, NULL, OPT_LOOPBACK },
 	{ "log-allowed", no_argument, NULL, OPT_LOG_ALLOWED },
+	{ "pid", required_argument, NULL, OPT_PID },
+	{ "proxy-pid", required_argument, NULL, OPT_PROXY_PID },
+	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ 0 },
 };
 
@@ -45,6 +51,13 @@ void policy_opts_init(struct policy_opts *o)
 	o->loopback = -1;
 	o->hosts_path = "/etc/hosts";
 	o->resolv_path = "/etc/resolv.conf";
+}
+
+void policy_opts_free(struct policy_opts *o)
+{
+	for (int i = 0; i < o->n_owned; i++)
+		free(o->owned[i]);
+	o->n_owned = 0;
 }
 
 static int set_endpoint(struct endpoint4 *ep, const char *flag,
@@ -86,8 +99,12 @@ int policy_opt_set(struct policy_opts *o, int id, const char *arg, char *err,
 		return -EINVAL;
 	}
 	if (o->seen & (1ull << (id - OPT_CGROUP))) {
-		snprintf(err, errlen, "%s given twice", name);
-		return -EINVAL;
+		if (!(o->from_file & (1ull << (id - OPT_CGROUP)))) {
+			snprintf(err, errlen, "%s given twice", name);
+			return -EINVAL;
+		}
+		/* the command line overrides the policy file */
+		o->from_file &= ~(1ull << (id - OPT_CGROUP));
 	}
 	o->seen |= 1ull << (id - OPT_CGROUP);
 	if (arg && !*arg) {
@@ -113,6 +130,24 @@ int policy_opt_set(struct policy_opts *o, int id, const char *arg, char *err,
 		return 0;
 	case OPT_LOG_ALLOWED:
 		o->log_allowed = true;
+		return 0;
+	case OPT_PID:
+	case OPT_PROXY_PID: {
+		char *end;
+		long v;
+
+		errno = 0;
+		v = strtol(arg, &end, 10);
+		if (errno || *end || v <= 0 || v > 4194304 || arg[0] == '0' ||
+		    arg[0] == '+') {
+			snprintf(err, errlen, "%s '%s': expected a process id", name, arg);
+			return -EINVAL;
+		}
+		*(id == OPT_PID ? &o->pid : &o->proxy_pid) = (int)v;
+		return 0;
+	}
+	case OPT_CONFIG:
+		o->config = arg;
 		return 0;
 	case OPT_HOST_GATEWAY:
 		o->host_gateway = arg;
@@ -149,6 +184,175 @@ int policy_opt_set(struct policy_opts *o, int id, const char *arg, char *err,
 		return 0;
 	}
 	return -EINVAL;
+}
+
+static int opt_id(const char *name)
+{
+	for (const struct option *opt = policy_options; opt->name; opt++) {
+		if (!strcmp(opt->name, name))
+			return opt->val;
+	}
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' ||
+			 e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+int policy_config_load(struct policy_opts *o, const char *path, char *err,
+		       size_t errlen)
+{
+	char *line = NULL, why[400];
+	size_t cap = 0;
+	int lineno = 0, ret = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f) {
+		snprintf(err, errlen, "--config '%s': %s", path, strerror(errno));
+		return -errno;
+	}
+	while (getline(&line, &cap, f) > 0) {
+		const struct option *opt;
+		char *key, *val = NULL, *eq;
+		int id;
+
+		lineno++;
+		key = trim(line);
+		if (!*key || *key == '#')
+			continue;
+		eq = strchr(key, '=');
+		if (eq) {
+			*eq = '\0';
+			val = trim(eq + 1);
+			key = trim(key);
+		}
+		id = opt_id(key);
+		opt = NULL;
+		for (const struct option *p = policy_options; p->name; p++)
+			if (p->val == id)
+				opt = p;
+		if (!id || id == OPT_CONFIG) {
+			snprintf(err, errlen, "--config '%s': line %d: unknown flag '%s'",
+				 path, lineno, key);
+			ret = -EINVAL;
+			break;
+		}
+		if (o->seen & (1ull << (id - OPT_CGROUP))) {
+			snprintf(err, errlen, "--config '%s': line %d: --%s given twice",
+				 path, lineno, key);
+			ret = -EINVAL;
+			break;
+		}
+		if ((opt->has_arg == required_argument) != (val != NULL)) {
+			snprintf(err, errlen, "--config '%s': line %d: '%s' %s", path,
+				 lineno, key, val ? "takes no value" : "needs '= value'");
+			ret = -EINVAL;
+			break;
+		}
+		/* values must outlive the file: keep a copy for the run */
+		if (val) {
+			if (o->n_owned == OPT_MAX_OWNED || !(val = strdup(val))) {
+				ret = -ENOMEM;
+				snprintf(err, errlen, "--config '%s': line %d: too many values",
+					 path, lineno);
+				break;
+			}
+			o->owned[o->n_owned++] = val;
+		}
+		ret = policy_opt_set(o, id, val, why, sizeof(why));
+		if (ret) {
+			snprintf(err, errlen, "--config '%s': line %d: %s", path,
+				 lineno, why);
+			break;
+		}
+		o->from_file |= 1ull << (id - OPT_CGROUP);
+	}
+	free(line);
+	fclose(f);
+	return ret;
+}
+
+int policy_parse_args(struct policy_opts *o, int argc, char **argv,
+		      const struct option *longopts,
+		      int (*other)(void *ctx, int id, const char *arg, char **argv),
+		      void *ctx)
+{
+	char err[600];
+	int c, ret;
+
+	/* pass 1: the policy file, so that flags override it */
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+		if (c == OPT_CONFIG) {
+			if (o->config) {
+				p_err("--config given twice");
+				return EXIT_USAGE;
+			}
+			o->config = optarg;
+		}
+	}
+	if (o->config) {
+		if (policy_config_load(o, o->config, err, sizeof(err))) {
+			p_err("%s", err);
+			return EXIT_USAGE;
+		}
+		o->seen |= 1ull << (OPT_CONFIG - OPT_CGROUP);
+	}
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+		if (c == '?' || c == ':') {
+			p_err(c == ':' ? "%s needs a value" : "unknown option '%s'",
+			      argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+		if (c == OPT_CONFIG)
+			continue;
+		if (c >= OPT_CGROUP && c < OPT_POLICY_END) {
+			if (policy_opt_set(o, c, optarg, err, sizeof(err))) {
+				p_err("%s", err);
+				return EXIT_USAGE;
+			}
+			continue;
+		}
+		ret = other(ctx, c, optarg, argv);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int cgroup_arg(const char *path, int pid, const char *path_flag,
+	       const char *pid_flag, char *buf, size_t len, const char **out)
+{
+	*out = path;
+	if (path && pid) {
+		p_err("give %s or %s, not both", path_flag, pid_flag);
+		return EXIT_USAGE;
+	}
+	if (!pid)
+		return 0;
+	if (kill(pid, 0) && errno == ESRCH) {
+		p_err("%s '%d': no such process", pid_flag, pid);
+		return EXIT_USAGE;
+	}
+	if (cgroup_of_pid(pid, buf, len)) {
+		p_err("%s '%d': cannot read its cgroup v2 path from /proc/%d/cgroup",
+		      pid_flag, pid, pid);
+		return EXIT_USAGE;
+	}
+	*out = buf;
+	return 0;
 }
 
 /* Port set of a spec with the dangerous ports taken out. */

@@ -22,6 +22,8 @@
 /* the largest bypass map the loader builds: gateways x ports */
 #define MAX_BYPASS_ENTRIES	(1u << 20)
 
+#define OPT_MAX_OWNED 32
+
 struct endpoint4 {
 	bool set;
 	uint32_t addr;	/* net */
@@ -30,7 +32,9 @@ struct endpoint4 {
 
 struct policy_opts {
 	const char *cgroup;		/* --cgroup */
+	int pid;			/* --pid: the cgroup of this process */
 	const char *proxy_cgroup;	/* --proxy-cgroup */
+	int proxy_pid;			/* --proxy-pid */
 	struct endpoint4 proxy;		/* --proxy */
 	struct endpoint4 tls_proxy;	/* --tls-proxy */
 	struct endpoint4 fwd_proxy;	/* --forward-proxy */
@@ -48,6 +52,10 @@ struct policy_opts {
 	const char *resolv_path;
 
 	uint64_t seen;			/* bit per option id: repeated flags */
+	uint64_t from_file;		/* of those, set by --config (overridable) */
+	const char *config;		/* --config FILE */
+	char *owned[OPT_MAX_OWNED];	/* values copied from the file */
+	int n_owned;
 };
 
 /* Option ids (getopt_long values) of the policy flags. */
@@ -65,6 +73,9 @@ enum policy_opt {
 	OPT_TLS_PORTS,
 	OPT_LOOPBACK,
 	OPT_LOG_ALLOWED,
+	OPT_PID,
+	OPT_PROXY_PID,
+	OPT_CONFIG,
 	OPT_POLICY_END,
 };
 
@@ -72,6 +83,8 @@ enum policy_opt {
 extern const struct option policy_options[];
 
 void policy_opts_init(struct policy_opts *o);
+/* Frees what policy_config_load copied. */
+void policy_opts_free(struct policy_opts *o);
 
 /*
  * Takes one policy flag (id from policy_options, arg its value). Returns 0,
@@ -82,6 +95,34 @@ int policy_opt_set(struct policy_opts *o, int id, const char *arg, char *err,
 
 /* Name of an option id ("--proxy"). */
 const char *policy_opt_name(int id);
+
+/*
+ * Loads a policy file: one flag a line, `name = value` or `name` (long
+ * option names without the dashes), `#` comments, blank lines. Flags set
+ * here may be given again on the command line, which wins. Returns 0 or
+ * -EINVAL/-errno with a reason naming the file and line.
+ */
+int policy_config_load(struct policy_opts *o, const char *path, char *err,
+		       size_t errlen);
+
+/*
+ * Applies the policy flags of argv (getopt_long over longopts, which holds
+ * policy_options and the command's own): first --config, then the flags.
+ * Flags that are not policy flags are passed to other(ctx, id, arg), which
+ * returns 0, an exit status, or -1 to stop with success (--help). Returns 0 or
+ * an exit status; errors are reported.
+ */
+int policy_parse_args(struct policy_opts *o, int argc, char **argv,
+		      const struct option *longopts,
+		      int (*other)(void *ctx, int id, const char *arg, char **argv),
+		      void *ctx);
+
+/*
+ * The cgroup named by --cgroup or --pid (flag names for errors), resolved to
+ * a path in buf. Returns 0 or an exit status (errors reported).
+ */
+int cgroup_arg(const char *path, int pid, const char *path_flag,
+	       const char *pid_flag, char *buf, size_t len, const char **out);
 
 /* The built policy. */
 struct policy {

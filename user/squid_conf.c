@@ -109,8 +109,7 @@ static const char *token_problem(const char *s)
 	return NULL;
 }
 
-static int check_path(const char *what, const char *p, char *err,
-		      size_t errlen)
+static int check_path(const char *what, const char *p, char *err, size_t errlen)
 {
 	char sb[SHOW_BUF];
 	const char *why;
@@ -143,8 +142,8 @@ static bool is_ipv4(const char *s)
 	return inet_pton(AF_INET, s, &a) == 1;
 }
 
-static int check_ports(const char *what, const uint16_t *v, size_t n,
-		       char *err, size_t errlen)
+static int check_ports(const char *what, const uint16_t *v, size_t n, char *err,
+		       size_t errlen)
 {
 	size_t i;
 
@@ -175,9 +174,15 @@ static int check_dns(const char *s, char *err, size_t errlen)
 	for (;;) {
 		size_t n = strcspn(p, " ");
 
-		if (!n || n >= sizeof(tok)) {
+		if (!n) {
 			set_err(err, errlen,
 				"dns_servers %s: want IPv4 addresses separated by single spaces",
+				show(sb, s));
+			return -EINVAL;
+		}
+		if (n >= sizeof(tok)) {
+			set_err(err, errlen,
+				"dns_servers %s: not a list of dotted-quad IPv4 addresses",
 				show(sb, s));
 			return -EINVAL;
 		}
@@ -223,8 +228,8 @@ bad:
 	return -EINVAL;
 }
 
-static int check_list(const char *what, const struct domain_list *l,
-		      char *err, size_t errlen)
+static int check_list(const char *what, const struct domain_list *l, char *err,
+		      size_t errlen)
 {
 	char sb[SHOW_BUF];
 	size_t i;
@@ -260,6 +265,11 @@ int squid_conf_validate(const struct squid_conf_opts *o, char *err,
 	e = check_path("run_dir", o->run_dir, err, errlen);
 	if (e)
 		return e;
+	if (!o->run_dir[strspn(o->run_dir, "/")]) {
+		set_err(err, errlen, "run_dir %s: not the root directory",
+			show(sb, o->run_dir));
+		return -EINVAL;
+	}
 	e = check_path("cert_path", o->cert_path, err, errlen);
 	if (e)
 		return e;
@@ -312,8 +322,7 @@ int squid_conf_validate(const struct squid_conf_opts *o, char *err,
 			errlen);
 	if (e)
 		return e;
-	e = check_ports("tls_ports", o->tls_ports, o->n_tls_ports, err,
-			errlen);
+	e = check_ports("tls_ports", o->tls_ports, o->n_tls_ports, err, errlen);
 	if (e)
 		return e;
 	e = check_list("allow", o->allow, err, errlen);
@@ -391,9 +400,9 @@ static bool ns_has_parent(const struct name_set *s, const char *name)
 }
 
 struct acl_sets {
-	struct name_set dots;	/* ".name": the name and its subdomains */
-	struct name_set ips;	/* exact raw IPv4 addresses */
-	struct name_set excl;	/* exact names to take out again */
+	struct name_set dots; /* ".name": the name and its subdomains */
+	struct name_set ips; /* exact raw IPv4 addresses */
+	struct name_set excl; /* exact names to take out again */
 };
 
 static void sets_free(struct acl_sets *s)
@@ -542,7 +551,8 @@ static const char conf_head[] =
 	"# Squid starts as root, binds, reads this file and the certificate,\n"
 	"# then runs as cache_effective_user: the run directory (pid file, logs,\n"
 	"# core dumps) must be writable by that user and every directory above\n"
-	"# it searchable by it (o+x). The certificate may stay root-only.\n"
+	"# it searchable by it (o+x). The hosts file is read as that user too;\n"
+	"# the certificate may stay root-only.\n"
 	"\n";
 
 static void put_files(FILE *f, const struct squid_conf_opts *o, int rl)
@@ -556,7 +566,8 @@ static void put_files(FILE *f, const struct squid_conf_opts *o, int rl)
 		"cache_log %.*s/" SQUID_CACHE_LOG "\n"
 		"coredump_dir %.*s\n"
 		"logformat netfence %s\n"
-		"access_log stdio:%.*s/" SQUID_ACCESS_LOG " logformat=netfence\n"
+		"access_log stdio:%.*s/" SQUID_ACCESS_LOG
+		" logformat=netfence\n"
 		"cache_store_log none\n"
 		"netdb_filename none\n"
 		"logfile_rotate 0\n"
@@ -606,11 +617,9 @@ static int put_conf(FILE *f, const struct squid_conf_opts *o)
 	const char *a = o->listen_addr;
 	int e;
 
-	/* "/run/x/" and "/run/x" are the same directory */
+	/* "/run/x/" and "/run/x" are the same directory; never just "/" */
 	while (rl > 1 && o->run_dir[rl - 1] == '/')
 		rl--;
-	if (rl == 1)
-		rl = 0; /* "/": paths become "/squid.pid", not "//squid.pid" */
 
 	e = sets_build(o->allow, DOM_HTTP, &allow_http);
 	if (!e)
@@ -635,13 +644,12 @@ static int put_conf(FILE *f, const struct squid_conf_opts *o)
 	put_files(f, o, rl);
 	put_dns(f, o);
 
-	fprintf(f,
-		"# Where a request came in and where it goes.\n"
-		"acl nf_fwd myportname nf_fwd\n"
-		"acl nf_http myportname nf_http\n"
-		"acl nf_tls myportname nf_tls\n"
-		"acl nf_step1 at_step SslBump1\n"
-		"acl nf_http_proto proto HTTP\n");
+	fprintf(f, "# Where a request came in and where it goes.\n"
+		   "acl nf_fwd myportname nf_fwd\n"
+		   "acl nf_http myportname nf_http\n"
+		   "acl nf_tls myportname nf_tls\n"
+		   "acl nf_step1 at_step SslBump1\n"
+		   "acl nf_http_proto proto HTTP\n");
 	put_ports(f, "nf_http_ports", o->http_ports, o->n_http_ports,
 		  SQUID_DEFAULT_HTTP_PORT);
 	put_ports(f, "nf_tls_ports", o->tls_ports, o->n_tls_ports,
@@ -748,8 +756,8 @@ int squid_conf_write(FILE *f, const struct squid_conf_opts *o, char *err,
  * first, then in PATH), stdin and stdout on /dev/null, stderr captured into
  * out. Returns the wait status, or a negative errno if it could not run.
  */
-static int run_captured(char *const argv[], const char *const *paths,
-			char *out, size_t outlen)
+static int run_captured(char *const argv[], const char *const *paths, char *out,
+			size_t outlen)
 {
 	int pfd[2], status, devnull;
 	size_t used = 0;
@@ -841,9 +849,11 @@ static const char *first_words(char *s)
 		if (next)
 			*next++ = '\0';
 		for (p = line; *p; p++) {
-			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			if ((unsigned char)*p < 0x20 ||
+			    (unsigned char)*p >= 0x7f)
 				*p = ' ';
-			if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))
+			if ((*p >= 'a' && *p <= 'z') ||
+			    (*p >= 'A' && *p <= 'Z'))
 				words = true;
 		}
 		if (words)
@@ -949,10 +959,23 @@ int cert_generate(const char *dir, char *path_out, size_t len, char *err,
 
 	{
 		char *const argv[] = {
-			"openssl", "req", "-x509", "-newkey", "ec",
-			"-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-			"-days", "1", "-subj", "/CN=netfence-intercept",
-			"-keyout", key, "-out", crt, NULL,
+			"openssl",
+			"req",
+			"-x509",
+			"-newkey",
+			"ec",
+			"-pkeyopt",
+			"ec_paramgen_curve:prime256v1",
+			"-nodes",
+			"-days",
+			"1",
+			"-subj",
+			"/CN=netfence-intercept",
+			"-keyout",
+			key,
+			"-out",
+			crt,
+			NULL,
 		};
 
 		status = run_captured(argv, (const char *const *)paths, msg,

@@ -48,18 +48,18 @@
 #include "domains.h"
 
 /* Files Squid writes, relative to run_dir. */
-#define SQUID_PID_FILE		"squid.pid"
-#define SQUID_ACCESS_LOG	"access.log"
-#define SQUID_CACHE_LOG		"cache.log"
+#define SQUID_PID_FILE "squid.pid"
+#define SQUID_ACCESS_LOG "access.log"
+#define SQUID_CACHE_LOG "cache.log"
 /* The file cert_generate() writes, relative to its dir. */
-#define SQUID_CERT_FILE		"intercept.pem"
+#define SQUID_CERT_FILE "intercept.pem"
 
-#define SQUID_DEFAULT_HOSTS	"/etc/hosts"
-#define SQUID_DEFAULT_USER	"proxy"
-#define SQUID_DEFAULT_HTTP_PORT	80	/* forward proxy, plain HTTP */
-#define SQUID_DEFAULT_TLS_PORT	443	/* forward proxy, CONNECT */
-#define SQUID_MAX_PORTS		64	/* per port list */
-#define SQUID_MAX_DNS		8	/* dns_servers addresses */
+#define SQUID_DEFAULT_HOSTS "/etc/hosts"
+#define SQUID_DEFAULT_USER "proxy"
+#define SQUID_DEFAULT_HTTP_PORT 80 /* forward proxy, plain HTTP */
+#define SQUID_DEFAULT_TLS_PORT 443 /* forward proxy, CONNECT */
+#define SQUID_MAX_PORTS 64 /* per port list */
+#define SQUID_MAX_DNS 8 /* dns_servers addresses */
 
 /*
  * access.log, one line per transaction, fields separated by one space, "-"
@@ -83,27 +83,28 @@
  *   bytes_out      bytes sent to the agent
  *   duration       milliseconds
  */
-#define SQUID_LOGFORMAT                                                      \
-	"%ts.%03tu %>a:%>p %>la:%>lp %la:%lp %>rm %>rd %ssl::>sni "          \
+#define SQUID_LOGFORMAT                                             \
+	"%ts.%03tu %>a:%>p %>la:%>lp %la:%lp %>rm %>rd %ssl::>sni " \
 	"%ssl::bump_mode %>Hs %Ss %<a:%<p %>st %<st %tr"
 
 struct squid_conf_opts {
-	const char *run_dir;	/* everything Squid writes lives here */
+	const char *run_dir; /* everything Squid writes lives here */
 	const char *listen_addr; /* dotted IPv4 */
-	uint16_t http_port;	/* intercept, Host header decides */
-	uint16_t https_port;	/* intercept ssl-bump peek/splice */
-	uint16_t fwd_port;	/* ordinary forward proxy for HTTP_PROXY / CONNECT */
-	const char *cert_path;	/* PEM with key+cert for the ssl-bump port */
-	const char *hosts_file;	/* hosts_file directive, default /etc/hosts */
+	uint16_t http_port; /* intercept, Host header decides */
+	uint16_t https_port; /* intercept ssl-bump peek/splice */
+	uint16_t fwd_port; /* ordinary forward proxy for HTTP_PROXY / CONNECT */
+	const char *cert_path; /* PEM with key+cert for the ssl-bump port */
+	const char *hosts_file; /* hosts_file directive, default /etc/hosts */
 	const struct domain_list *allow, *block;
-	const char *dns_servers; /* optional "a.b.c.d a.b.c.d" for dns_nameservers */
+	/* optional "a.b.c.d a.b.c.d" for dns_nameservers */
+	const char *dns_servers;
 
 	/* Optional; zero values mean the defaults. */
-	const char *user;	/* cache_effective_user, default "proxy" */
+	const char *user; /* cache_effective_user, default "proxy" */
 	const uint16_t *http_ports; /* forward port: plain HTTP only to these */
-	size_t n_http_ports;	/* 0: port 80 only */
+	size_t n_http_ports; /* 0: port 80 only */
 	const uint16_t *tls_ports; /* forward port: CONNECT only to these */
-	size_t n_tls_ports;	/* 0: port 443 only */
+	size_t n_tls_ports; /* 0: port 443 only */
 	bool allow_loopback_dst; /* let Squid connect to 127/8 (tests only) */
 };
 

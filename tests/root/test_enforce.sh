@@ -226,6 +226,27 @@ expect_refused "loopback=host: ::1 refused" --cg "$AGENT2_CG" ::1 7000
 expect_reply "loopback=host: :80 on loopback goes to the proxy" "ORIG 127.0.0.1:80" \
 	--cg "$AGENT2_CG" 127.0.0.1 80
 
+# --- --pid and --config --------------------------------------------------------------
+bg_start holder "$NFPROBE" -c "$AGENT2_CG" -n "$HOST_NS" serve --name holder --listen 127.0.0.1:1
+wait_ready holder
+cat >"$TDIR/policy.conf" <<EOF
+# a policy file: the same names as the flags
+proxy = $GW_IP:3129
+proxy-cgroup = $PROXY_CG
+redirect-ports = 80,6000
+dns-servers = $GW_IP
+EOF
+out=$("$NETFENCE" -j attach --pid "$(bg_pid holder)" --config "$TDIR/policy.conf" \
+	--redirect-ports 6000 2>&1)
+assert_match "attach --pid --config" "$out" "\"cgroup\":\"$AGENT2_CG\""
+expect_reply "--config: the file's proxy, the flag's ports" "ORIG $ORIGIN1:6000" --cg "$AGENT2_CG" "$ORIGIN1" 6000
+expect_refused "--config: the command line overrides the file" --cg "$AGENT2_CG" "$ORIGIN1" 80
+st=$("$NETFENCE" -j status --pid "$(bg_pid holder)")
+assert_match "status --pid shows where it came from" "$st" "\"pid_given\":$(bg_pid holder)"
+"$NETFENCE" attach --pid 999999999 --proxy "$GW_IP:3129" >/dev/null 2>"$TDIR/pid.err"
+assert_eq "--pid of no process: exit 2" "$?" 2
+assert_match "--pid of no process: the error names it" "$(cat "$TDIR/pid.err")" "^Error: --pid '999999999'"
+
 # --- a dual-stack proxy listener --------------------------------------------------------
 "$NETFENCE" attach --cgroup "$AGENT2_CG" --proxy "$GW_IP:3131" --proxy-cgroup "$PROXY_CG" \
 	--dns-servers "$GW_IP" >/dev/null

@@ -358,6 +358,65 @@ static void test_many_pairs(void **state)
 	policy_free(&p);
 }
 
+static void test_config_file(void **state)
+{
+	char path[160], err[512];
+	struct policy_opts o;
+	struct policy p;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/policy.conf", dir);
+	write_file(path, "# comment\n\n  proxy = 10.0.0.1:3129  \n"
+			 "enable-host-access\nhost-gateway=10.1.1.1\n"
+			 "allow-host-ports = 8080\nredirect-ports = 80\n");
+	opts(&o);
+	assert_int_equal(policy_config_load(&o, path, err, sizeof(err)), 0);
+	/* the command line overrides a flag from the file, once */
+	assert_int_equal(policy_opt_set(&o, OPT_REDIRECT_PORTS, "80,8443", err,
+					sizeof(err)), 0);
+	assert_int_equal(policy_opt_set(&o, OPT_REDIRECT_PORTS, "81", err,
+					sizeof(err)), -EINVAL);
+	assert_string_equal(err, "--redirect-ports given twice");
+	assert_int_equal(policy_build(&o, &p, err, sizeof(err)), 0);
+	assert_true(portset_has(p.pol.redirect_ports, 8443));
+	assert_int_equal(p.n_bypass, 1);
+	assert_int_equal(p.bypass[0].addr, inet_addr("10.1.1.1"));
+	policy_free(&p);
+	policy_opts_free(&o);
+	unlink(path);
+}
+
+static void test_config_file_errors(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *want;
+	} cases[] = {
+		{ "prxy = 1.2.3.4:5\n", "line 1: unknown flag 'prxy'" },
+		{ "# x\nproxy\n", "line 2: 'proxy' needs '= value'" },
+		{ "enable-host-access = yes\n", "line 1: 'enable-host-access' takes no value" },
+		{ "proxy = 300.1.1.1:1\n", "line 1: --proxy '300.1.1.1:1': " },
+		{ "proxy = 1.2.3.4:5\nproxy = 1.2.3.4:6\n", "line 2: --proxy given twice" },
+		{ "config = /etc/x\n", "line 1: unknown flag 'config'" },
+	};
+	char path[160], err[512];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/bad.conf", dir);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct policy_opts o;
+
+		write_file(path, cases[i].text);
+		opts(&o);
+		assert_int_not_equal(policy_config_load(&o, path, err, sizeof(err)), 0);
+		if (!strstr(err, cases[i].want))
+			fail_msg("case %zu: '%s' lacks '%s'", i, err, cases[i].want);
+		assert_non_null(strstr(err, path));
+		policy_opts_free(&o);
+	}
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -375,6 +434,8 @@ int main(void)
 		cmocka_unit_test(test_proxies_and_dns_override),
 		cmocka_unit_test(test_missing_resolv_conf_allows_no_dns),
 		cmocka_unit_test(test_many_pairs),
+		cmocka_unit_test(test_config_file),
+		cmocka_unit_test(test_config_file_errors),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
