@@ -362,7 +362,9 @@ static int start_squid(struct run_ctx *r)
 	FILE *f;
 	int ret, status;
 
-	snprintf(r->run_dir, sizeof(r->run_dir), "/tmp/netfence-run-XXXXXX");
+	/* the pid in the name lets `netfence cleanup` tell a dead run's */
+	snprintf(r->run_dir, sizeof(r->run_dir), RUN_DIR_PREFIX "%d-XXXXXX",
+		 (int)getpid());
 	if (!mkdtemp(r->run_dir)) {
 		p_err("cannot create a run directory: %s", strerror(errno));
 		r->run_dir[0] = '\0';
@@ -471,7 +473,8 @@ static int setup(struct run_ctx *r)
 
 	if (cgroup2_mount("/proc/self/mounts", mnt, sizeof(mnt)))
 		return -ENOENT;
-	snprintf(r->base, sizeof(r->base), "%s/netfence-run-%d", mnt, (int)getpid());
+	snprintf(r->base, sizeof(r->base), "%s/" RUN_CGROUP_PREFIX "%d", mnt,
+		 (int)getpid());
 	snprintf(r->agent, sizeof(r->agent), "%s/agent", r->base);
 	snprintf(r->proxy, sizeof(r->proxy), "%s/proxy", r->base);
 	ret = make_dir(r->base, &r->made_base);

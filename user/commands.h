@@ -5,6 +5,10 @@
 
 #include <stddef.h>
 
+/* What `run` creates, named by its pid (`cleanup` finds dead runs' by it). */
+#define RUN_CGROUP_PREFIX "netfence-run-"	/* under the cgroup2 mount */
+#define RUN_DIR_PREFIX "/tmp/netfence-run-"	/* + "<pid>-XXXXXX" */
+
 struct cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -17,6 +21,7 @@ int do_status(int argc, char **argv);
 int do_run(int argc, char **argv);
 int do_check(int argc, char **argv);
 int do_events(int argc, char **argv);
+int do_cleanup(int argc, char **argv);
 
 extern const char attach_usage[];
 extern const char detach_usage[];
@@ -24,6 +29,7 @@ extern const char status_usage[];
 extern const char run_usage[];
 extern const char check_usage[];
 extern const char events_usage[];
+extern const char cleanup_usage[];
 
 /* Prints a command's usage to stdout (for --help). */
 void print_usage(const char *usage);

@@ -15,6 +15,7 @@ static const struct cmd cmds[] = {
 	{ "run", do_run, run_usage },
 	{ "check", do_check, check_usage },
 	{ "events", do_events, events_usage },
+	{ "cleanup", do_cleanup, cleanup_usage },
 	{ 0 },
 };
 
@@ -30,6 +31,7 @@ static const char main_usage[] =
 	"  run      run a command confined, with an embedded Squid\n"
 	"  check    say which kernel features and tools netfence needs are missing\n"
 	"  events   stream verdict events (refusals; allowed with --log-allowed)\n"
+	"  cleanup  remove what killed runs and attaches left behind\n"
 	"\n"
 	"  -j, --json     JSON on stdout (errors too)\n"
 	"  -v, --verbose  more messages; -d, --debug: libbpf and verifier logs\n"
