@@ -24,6 +24,7 @@
 #include "enforce.h"
 #include "json.h"
 #include "log.h"
+#include "squid.h"
 
 const char cleanup_usage[] =
 	"Usage: netfence cleanup [--dry-run]\n"
@@ -116,6 +117,7 @@ static int remove_cgroup_tree(const char *path)
 static void dead_runs(struct cleanup *c)
 {
 	char mnt[PATH_MAX], base[PATH_MAX], agent[PATH_MAX + 8], err[256];
+	char name[32];
 	struct dirent *de;
 	DIR *d;
 
@@ -148,6 +150,8 @@ static void dead_runs(struct cleanup *c)
 				pr_warn("netfence: detach %s: %s", agent, err);
 		}
 		report(c, "run-cgroup", base, -remove_cgroup_tree(base));
+		squid_name(name, sizeof(name), (int)pid);
+		squid_remove_shm(name);
 	}
 	closedir(d);
 }

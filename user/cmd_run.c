@@ -319,8 +319,15 @@ static void teardown(struct run_ctx *r)
 		pr_warn("netfence: detach %s: %s", r->agent, err);
 	if (r->made_agent)
 		remove_cgroup(r->agent);
-	if (r->squid > 0)
-		squid_stop(r->squid, 5000);
+	if (r->own_proxy) {
+		char name[32];
+
+		squid_name(name, sizeof(name), (int)getpid());
+		if (r->squid > 0)
+			squid_stop(r->squid, name, 5000);
+		else
+			squid_remove_shm(name);	/* it died on its own */
+	}
 	if (r->made_proxy)
 		remove_cgroup(r->proxy);
 	if (r->made_base)
@@ -354,7 +361,7 @@ static int start_squid(struct run_ctx *r)
 {
 	struct squid_conf_opts so = { 0 };
 	char conf[PATH_MAX + 32], log[PATH_MAX + 32], cert[PATH_MAX];
-	char hosts[PATH_MAX + 32];
+	char hosts[PATH_MAX + 32], name[32];
 	char err[512], dns[NF_MAX_RESOLVERS * 16 + 1] = "";
 	uint32_t lo = htonl(INADDR_LOOPBACK);
 	uint16_t ports[3];
@@ -433,7 +440,8 @@ static int start_squid(struct run_ctx *r)
 	}
 
 	snprintf(log, sizeof(log), "%s/squid.out", r->run_dir);
-	r->squid = squid_start(conf, r->proxy, log, err, sizeof(err));
+	squid_name(name, sizeof(name), (int)getpid());
+	r->squid = squid_start(conf, r->proxy, log, name, err, sizeof(err));
 	if (r->squid < 0) {
 		p_err("cannot start Squid: %s", err);
 		r->squid = 0;

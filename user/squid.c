@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -39,7 +40,7 @@ static int write_pid(const char *cgroup_dir, pid_t pid)
 }
 
 pid_t squid_start(const char *conf, const char *cgroup_dir, const char *log,
-		  char *err, size_t errlen)
+		  const char *name, char *err, size_t errlen)
 {
 	const char *bin = squid_bin();
 	pid_t pid;
@@ -73,7 +74,7 @@ pid_t squid_start(const char *conf, const char *cgroup_dir, const char *log,
 			dup2(fd, STDIN_FILENO);
 		/* its own process group: a terminal's Ctrl-C is ours to handle */
 		setpgid(0, 0);
-		execl(bin, "squid", "-N", "-f", conf, (char *)NULL);
+		execl(bin, "squid", "-N", "-n", name, "-f", conf, (char *)NULL);
 		_exit(127);
 	}
 	return pid;
@@ -118,7 +119,29 @@ int squid_wait_listening(pid_t pid, uint32_t addr, const uint16_t *ports,
 	return -ETIMEDOUT;
 }
 
-void squid_stop(pid_t pid, int timeout_ms)
+void squid_name(char *buf, size_t len, int run_pid)
+{
+	snprintf(buf, len, "nf%d", run_pid);
+}
+
+/* Shared memory segments Squid leaves in /dev/shm: "<name>-*.shm". */
+void squid_remove_shm(const char *name)
+{
+	char prefix[64];
+	struct dirent *de;
+	DIR *d = opendir("/dev/shm");
+
+	if (!d)
+		return;
+	snprintf(prefix, sizeof(prefix), "%s-", name);
+	while ((de = readdir(d))) {
+		if (!strncmp(de->d_name, prefix, strlen(prefix)))
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+}
+
+void squid_stop(pid_t pid, const char *name, int timeout_ms)
 {
 	struct timespec tick = { 0, 10 * 1000 * 1000 };
 	int status;
@@ -128,11 +151,13 @@ void squid_stop(pid_t pid, int timeout_ms)
 	kill(pid, SIGTERM);
 	for (int waited = 0; waited < timeout_ms; waited += 10) {
 		if (waitpid(pid, &status, WNOHANG) != 0)
-			return;
+			goto out;
 		nanosleep(&tick, NULL);
 	}
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
+out:
+	squid_remove_shm(name);
 }
 
 uint16_t free_tcp_port(uint32_t addr)

@@ -13,12 +13,19 @@
 const char *squid_bin(void);
 
 /*
- * Starts `squid -N -f CONF` with its pid first written to CGROUP_DIR's
- * cgroup.procs, stdout and stderr to LOG. Returns the pid or a negative
- * errno (reason in err).
+ * The service name (`squid -n`) of the Squid of run run_pid: its own, so that
+ * Squids started at the same time never share /dev/shm segments, and known to
+ * `cleanup` after a killed run. Letters and digits only.
+ */
+void squid_name(char *buf, size_t len, int run_pid);
+
+/*
+ * Starts `squid -N -n NAME -f CONF` with its pid first written to
+ * CGROUP_DIR's cgroup.procs, stdout and stderr to LOG. Returns the pid or a
+ * negative errno (reason in err).
  */
 pid_t squid_start(const char *conf, const char *cgroup_dir, const char *log,
-		  char *err, size_t errlen);
+		  const char *name, char *err, size_t errlen);
 
 /*
  * Waits until every port in ports (host order) of addr (net order) is in
@@ -28,8 +35,11 @@ pid_t squid_start(const char *conf, const char *cgroup_dir, const char *log,
 int squid_wait_listening(pid_t pid, uint32_t addr, const uint16_t *ports,
 			 size_t n, int timeout_ms, int *status);
 
-/* SIGTERM, then SIGKILL after timeout_ms; reaps it. */
-void squid_stop(pid_t pid, int timeout_ms);
+/* Removes the /dev/shm segments of the Squid named name. */
+void squid_remove_shm(const char *name);
+
+/* SIGTERM, then SIGKILL after timeout_ms; reaps it; removes its segments. */
+void squid_stop(pid_t pid, const char *name, int timeout_ms);
 
 /* A free TCP port on addr (net order), host order, or 0. */
 uint16_t free_tcp_port(uint32_t addr);

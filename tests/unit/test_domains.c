@@ -45,10 +45,9 @@ static const struct good_item good_items[] = {
 	{ "_dmarc.example.com", "_dmarc.example.com", DOM_ANY, false, false },
 	{ "xn--bcher-kva.example", "xn--bcher-kva.example", DOM_ANY, false,
 	  false },
-	{ "r3---sn-abc.googlevideo.com", "r3---sn-abc.googlevideo.com",
-	  DOM_ANY, false, false },
-	{ "1.2.3.4.example.com", "1.2.3.4.example.com", DOM_ANY, false,
-	  false },
+	{ "r3---sn-abc.googlevideo.com", "r3---sn-abc.googlevideo.com", DOM_ANY,
+	  false, false },
+	{ "1.2.3.4.example.com", "1.2.3.4.example.com", DOM_ANY, false, false },
 	{ "123.example.com", "123.example.com", DOM_ANY, false, false },
 	{ "a.b", "a.b", DOM_ANY, false, false },
 	{ "192.0.2.7", "192.0.2.7", DOM_ANY, false, true },
@@ -132,7 +131,9 @@ static const struct bad_item bad_items[] = {
 	{ "a`b.com", "quote" },
 	{ "a\\.com", "backslash" },
 	{ "a\tb.com", "space" },
-	{ "b\xc3\xbc" "cher.de", "non-ASCII" },
+	{ "b\xc3\xbc"
+	  "cher.de",
+	  "non-ASCII" },
 	{ "exa$mple.com", "'$'" },
 	{ "exa!mple.com", "'!'" },
 	{ "a+b.com", "'+'" },
@@ -234,11 +235,10 @@ static void test_reason_names_item(void **state)
 					      sizeof(err)),
 			 -EINVAL);
 	assert_string_equal(err, "invalid item \"bad..com\": empty label");
-	assert_int_equal(domain_list_add_spec(&l, "a\nb.com", err,
-					      sizeof(err)),
+	assert_int_equal(domain_list_add_spec(&l, "a\nb.com", err, sizeof(err)),
 			 -EINVAL);
-	assert_string_equal(err,
-			    "invalid item \"a\\x0ab.com\": newline not allowed");
+	assert_string_equal(
+		err, "invalid item \"a\\x0ab.com\": newline not allowed");
 	assert_int_equal(domain_list_add_spec(&l, "a\"b", err, sizeof(err)),
 			 -EINVAL);
 	assert_string_equal(err, "invalid item \"a\\\"b\": quote not allowed");
@@ -262,8 +262,8 @@ static void test_spec_merge(void **state)
 					      "*.a.com,b.org,192.0.2.1",
 					      err, sizeof(err)),
 			 0);
-	assert_int_equal(domain_list_add_spec(&l, "b.org,http://192.0.2.1",
-					      err, sizeof(err)),
+	assert_int_equal(domain_list_add_spec(&l, "b.org,http://192.0.2.1", err,
+					      sizeof(err)),
 			 0);
 	/* sorted by name; a.com twice (plain, wildcard) */
 	assert_int_equal(l.n, 4);
@@ -304,15 +304,14 @@ static char *write_tmp(const char *text, size_t len)
 
 static void test_file(void **state)
 {
-	static const char text[] =
-		"# allowed for the build\n"
-		"\n"
-		"github.com   # the forge\n"
-		"  *.githubusercontent.com\r\n"
-		"https://registry.npmjs.org, pypi.org\n"
-		"\t\n"
-		"   # indented comment\n"
-		"192.0.2.10";
+	static const char text[] = "# allowed for the build\n"
+				   "\n"
+				   "github.com   # the forge\n"
+				   "  *.githubusercontent.com\r\n"
+				   "https://registry.npmjs.org, pypi.org\n"
+				   "\t\n"
+				   "   # indented comment\n"
+				   "192.0.2.10";
 	struct domain_list l = { 0 };
 	char err[ERRLEN], *path = write_tmp(text, sizeof(text) - 1);
 
@@ -394,15 +393,15 @@ static void check_cases(const char *allow_spec, const char *block_spec,
 	char err[ERRLEN];
 	size_t i;
 
-	if (allow_spec && domain_list_add_spec(&allow, allow_spec, err,
-					       sizeof(err)))
+	if (allow_spec &&
+	    domain_list_add_spec(&allow, allow_spec, err, sizeof(err)))
 		fail_msg("allow: %s", err);
-	if (block_spec && domain_list_add_spec(&block, block_spec, err,
-					       sizeof(err)))
+	if (block_spec &&
+	    domain_list_add_spec(&block, block_spec, err, sizeof(err)))
 		fail_msg("block: %s", err);
 	for (i = 0; i < n; i++) {
-		enum domain_verdict v = domain_check(&allow, &block, c[i].host,
-						     c[i].scheme);
+		enum domain_verdict v =
+			domain_check(&allow, &block, c[i].host, c[i].scheme);
 
 		if (v != c[i].want)
 			fail_msg("%s (%s): got %s, want %s", c[i].host,
@@ -550,8 +549,7 @@ static void test_check_empty_lists(void **state)
 			 DOM_DENY_UNLISTED);
 	assert_int_equal(domain_check(&empty, &empty, "example.com", H),
 			 DOM_DENY_UNLISTED);
-	assert_int_equal(domain_check(NULL, NULL, "192.0.2.1", H),
-			 DOM_DENY_IP);
+	assert_int_equal(domain_check(NULL, NULL, "192.0.2.1", H), DOM_DENY_IP);
 	assert_int_equal(domain_check(NULL, NULL, NULL, H), DOM_DENY_INVALID);
 }
 
@@ -614,8 +612,7 @@ static void test_verdict_str(void **state)
 	(void)state;
 	assert_string_equal(domain_verdict_str(DOM_ALLOW), "allow");
 	assert_string_equal(domain_verdict_str(DOM_DENY_BLOCKED), "blocked");
-	assert_string_equal(domain_verdict_str(DOM_DENY_UNLISTED),
-			    "unlisted");
+	assert_string_equal(domain_verdict_str(DOM_DENY_UNLISTED), "unlisted");
 	assert_string_equal(domain_verdict_str(DOM_DENY_IP), "ip");
 	assert_string_equal(domain_verdict_str(DOM_DENY_INVALID), "invalid");
 	assert_string_equal(domain_verdict_str((enum domain_verdict)99),

@@ -51,16 +51,17 @@ static void base_opts(struct squid_conf_opts *o, struct domain_list *allow,
 /* Writes the config into a string (caller frees) and returns the rc. */
 static int gen(const struct squid_conf_opts *o, char **text, char *err)
 {
+	char *buf = NULL;
 	size_t len = 0;
 	FILE *f;
 	int rc;
 
-	*text = NULL;
-	f = open_memstream(text, &len);
+	f = open_memstream(&buf, &len);
 	assert_non_null(f);
 	err[0] = '\0';
 	rc = squid_conf_write(f, o, err, ERRLEN);
 	assert_int_equal(fclose(f), 0);
+	*text = buf;
 	return rc;
 }
 
@@ -94,6 +95,26 @@ static int line_index(const char *text, const char *want)
 	return -1;
 }
 
+/* Index of the last line that starts with prefix, or -1. */
+static int last_with_prefix(const char *text, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	const char *p = text;
+	int i = 0, last = -1;
+
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+
+		if (!strncmp(p, prefix, n))
+			last = i;
+		if (!nl)
+			break;
+		p = nl + 1;
+		i++;
+	}
+	return last;
+}
+
 static void assert_line(const char *text, const char *want)
 {
 	if (line_index(text, want) < 0)
@@ -118,8 +139,9 @@ static void test_required_directives(void **state)
 	t = gen_ok(&o);
 	assert_line(t, "http_port 127.0.0.1:3128 name=nf_fwd");
 	assert_line(t, "http_port 127.0.0.1:3129 intercept name=nf_http");
-	assert_line(t, "https_port 127.0.0.1:3130 intercept ssl-bump tls-cert=" CERT
-		       " generate-host-certificates=off name=nf_tls");
+	assert_line(
+		t, "https_port 127.0.0.1:3130 intercept ssl-bump tls-cert=" CERT
+		   " generate-host-certificates=off name=nf_tls");
 	assert_line(t, "ssl_bump peek nf_step1");
 	assert_line(t, "ssl_bump splice nf_sni_allow");
 	assert_line(t, "acl nf_sni_allow ssl::server_name .example.com");
@@ -156,11 +178,11 @@ static void test_required_directives(void **state)
 		    line_index(t, "ssl_bump splice nf_sni_allow"));
 	assert_true(line_index(t, "ssl_bump splice nf_sni_allow") <
 		    line_index(t, "ssl_bump terminate all"));
-	assert_null(strstr(strstr(t, "ssl_bump terminate all\n") + 1,
-			   "ssl_bump"));
+	assert_int_equal(last_with_prefix(t, "ssl_bump "),
+			 line_index(t, "ssl_bump terminate all"));
 	/* http_access ends with deny all */
-	assert_null(strstr(strstr(t, "http_access deny all\n") + 1,
-			   "http_access"));
+	assert_int_equal(last_with_prefix(t, "http_access "),
+			 line_index(t, "http_access deny all"));
 	free(t);
 
 	/* options: dns, hosts, user, ports, loopback */
@@ -189,6 +211,7 @@ static void test_required_directives(void **state)
 /* Every absolute path in a directive is under run_dir, or is an input. */
 static void check_paths(const char *text, const char *run_dir)
 {
+	static const char *const inputs[] = { CERT, "/etc/hosts", NULL };
 	char *copy = strdup(text), *line, *save = NULL;
 	size_t rl = strlen(run_dir);
 	int seen = 0;
@@ -204,30 +227,34 @@ static void check_paths(const char *text, const char *run_dir)
 			continue;
 		for (tok = strtok_r(line, " ", &s2); tok;
 		     tok = strtok_r(NULL, " ", &s2)) {
-			const char *p = strchr(tok, '/');
+			const char *p = NULL;
+			size_t i;
 
-			if (!p || (p != tok && p[-1] != ':' && p[-1] != '='))
+			if (tok[0] == '/')
+				p = tok;
+			else if (!strncmp(tok, "stdio:", 6))
+				p = tok + 6;
+			else if (!strncmp(tok, "tls-cert=", 9))
+				p = tok + 9;
+			if (!p)
 				continue;
-			/* ".../16" ACL masks and "::/128" are not paths */
-			if (p != tok && p[-1] != ':' && p[-1] != '=')
+			for (i = 0; inputs[i]; i++)
+				if (!strcmp(p, inputs[i]))
+					break;
+			if (inputs[i])
 				continue;
-			if (!strncmp(tok, "tls-cert=", 9) ||
-			    !strcmp(tok, "/etc/hosts") ||
-			    !strcmp(tok, "/etc/netfence/hosts"))
-				continue;
-			if (p[0] == '/' && (p == tok || !strncmp(tok, "stdio:", 6))) {
-				if (strncmp(p, run_dir, rl) || (p[rl] && p[rl] != '/'))
-					fail_msg("path %s not under %s", p,
-						 run_dir);
-				if (strstr(p, "//"))
-					fail_msg("path %s has //", p);
-				seen++;
-			}
+			if (strncmp(p, run_dir, rl) || (p[rl] && p[rl] != '/'))
+				fail_msg("path %s not under %s", p, run_dir);
+			if (strstr(p, "//"))
+				fail_msg("path %s has //", p);
+			seen++;
 		}
 	}
 	free(copy);
 	assert_int_equal(seen, 4); /* pid, cache_log, coredump, access_log */
 }
+
+static void expect_refused(const struct squid_conf_opts *o, const char *what);
 
 static void test_paths_under_run_dir(void **state)
 {
@@ -250,10 +277,9 @@ static void test_paths_under_run_dir(void **state)
 	free(t);
 
 	o.run_dir = "/";
-	t = gen_ok(&o);
-	assert_line(t, "pid_filename /squid.pid");
-	assert_line(t, "coredump_dir /");
-	free(t);
+	expect_refused(&o, "run_dir /");
+	o.run_dir = "//";
+	expect_refused(&o, "run_dir //");
 	domain_list_free(&allow);
 }
 
@@ -280,8 +306,8 @@ static const char *const evil[] = {
 enum field { F_RUN, F_CERT, F_HOSTS, F_LISTEN, F_DNS, F_USER, F_MAX };
 
 static const char *const field_name[] = {
-	"run_dir", "cert_path", "hosts_file", "listen_addr", "dns_servers",
-	"user",
+	"run_dir",     "cert_path",   "hosts_file",
+	"listen_addr", "dns_servers", "user",
 };
 
 static void expect_refused(const struct squid_conf_opts *o, const char *what)
@@ -395,8 +421,7 @@ static void test_bad_options(void **state)
 	assert_int_equal(squid_conf_write(stdout, NULL, err, sizeof(err)),
 			 -EINVAL);
 	base_opts(&o, NULL, NULL);
-	assert_int_equal(squid_conf_write(NULL, &o, err, sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(squid_conf_write(NULL, &o, err, sizeof(err)), -EINVAL);
 	assert_int_equal(squid_conf_validate(&o, err, sizeof(err)), 0);
 	/* no allowlist at all is valid: everything is denied */
 	text = gen_ok(&o);
@@ -405,16 +430,16 @@ static void test_bad_options(void **state)
 	assert_null(strstr(text, "ssl_bump splice"));
 	free(text);
 
-#define BAD(field, value, word)                                              \
-	do {                                                                 \
-		base_opts(&o, NULL, NULL);                                   \
-		o.field = value;                                             \
-		expect_refused(&o, #field);                                  \
-		gen(&o, &text, err);                                         \
-		if (!strstr(err, word))                                      \
-			fail_msg("%s: reason \"%s\" lacks \"%s\"", #field,   \
-				 err, word);                                 \
-		free(text);                                                  \
+#define BAD(field, value, word)                                            \
+	do {                                                               \
+		base_opts(&o, NULL, NULL);                                 \
+		o.field = value;                                           \
+		expect_refused(&o, #field);                                \
+		gen(&o, &text, err);                                       \
+		if (!strstr(err, word))                                    \
+			fail_msg("%s: reason \"%s\" lacks \"%s\"", #field, \
+				 err, word);                               \
+		free(text);                                                \
 	} while (0)
 
 	BAD(run_dir, NULL, "run_dir: missing");
@@ -438,7 +463,8 @@ static void test_bad_options(void **state)
 	BAD(dns_servers, "192.0.2.1 ", "single spaces");
 	BAD(dns_servers, "192.0.2.1,192.0.2.2", "dotted-quad");
 	BAD(dns_servers, "dns.example", "dotted-quad");
-	BAD(dns_servers, "1.1.1.1 1.1.1.2 1.1.1.3 1.1.1.4 1.1.1.5 1.1.1.6 1.1.1.7 1.1.1.8 1.1.1.9",
+	BAD(dns_servers,
+	    "1.1.1.1 1.1.1.2 1.1.1.3 1.1.1.4 1.1.1.5 1.1.1.6 1.1.1.7 1.1.1.8 1.1.1.9",
 	    "more than 8");
 	BAD(user, "", "user");
 	BAD(user, "Root", "user");
@@ -486,25 +512,30 @@ static void test_acl_reduction(void **state)
 		       ".w.org .y.io .z.net 192.0.2.1");
 	assert_line(t, "acl nf_conn_allow_x dstdomain -n s.net w.org z.net");
 	assert_line(t, "acl nf_sni_allow ssl::server_name .a.com .s.net "
-		       ".t.net .w.org .y.io .z.net");
-	assert_line(t, "acl nf_sni_allow ssl::server_name 192.0.2.1");
+		       ".t.net .w.org .y.io .z.net 192.0.2.1");
 	assert_line(t, "acl nf_sni_allow_x ssl::server_name s.net w.org z.net");
 	assert_line(t, "acl nf_http_block dstdomain -n .ads.a.com .up.t.net "
 		       "198.51.100.1");
 	assert_line(t, "acl nf_http_block_x dstdomain -n ads.a.com");
-	assert_line(t, "acl nf_conn_block dstdomain -n .ads.a.com 198.51.100.1");
+	assert_line(t,
+		    "acl nf_conn_block dstdomain -n .ads.a.com 198.51.100.1");
 	assert_line(t, "acl nf_conn_block_x dstdomain -n ads.a.com");
 	assert_line(t, "http_access deny nf_http_block !nf_http_block_x");
-	assert_line(t, "http_access deny CONNECT nf_conn_block !nf_conn_block_x");
+	assert_line(t,
+		    "http_access deny CONNECT nf_conn_block !nf_conn_block_x");
 	assert_line(t, "ssl_bump terminate nf_sni_block !nf_sni_block_x");
 	assert_line(t, "http_access deny nf_http_allow_x");
 	assert_line(t, "http_access deny !nf_http_allow");
 	assert_line(t, "http_access allow nf_http_allow");
 	/* blocked before allowed */
-	assert_true(line_index(t, "http_access deny nf_http_block !nf_http_block_x") <
-		    line_index(t, "http_access allow nf_http_allow"));
-	assert_true(line_index(t, "ssl_bump terminate nf_sni_block !nf_sni_block_x") <
-		    line_index(t, "ssl_bump splice nf_sni_allow"));
+	assert_true(
+		line_index(t,
+			   "http_access deny nf_http_block !nf_http_block_x") <
+		line_index(t, "http_access allow nf_http_allow"));
+	assert_true(
+		line_index(t,
+			   "ssl_bump terminate nf_sni_block !nf_sni_block_x") <
+		line_index(t, "ssl_bump splice nf_sni_allow"));
 	free(t);
 	domain_list_free(&allow);
 	domain_list_free(&block);
@@ -524,7 +555,7 @@ struct acl {
 };
 
 struct rule {
-	bool allow;	/* http_access allow / ssl_bump splice or peek */
+	bool allow; /* http_access allow / ssl_bump splice or peek */
 	bool peek;
 	char *acls[8];
 	bool neg[8];
@@ -532,7 +563,7 @@ struct rule {
 };
 
 struct model {
-	char *text;	/* tokens point into it */
+	char *text; /* tokens point into it */
 	struct acl acls[MAX_ACLS];
 	int nacls;
 	struct rule http[MAX_RULES], bump[MAX_RULES];
@@ -549,15 +580,37 @@ static struct acl *find_acl(struct model *m, const char *name)
 	return NULL;
 }
 
-static void parse_rule(struct rule *r, char *save_tok, char **save)
+static void parse_rule(struct rule *r, char **save)
 {
 	char *tok;
 
-	(void)save_tok;
 	while ((tok = strtok_r(NULL, " ", save))) {
 		assert_true(r->n < 8);
 		r->neg[r->n] = tok[0] == '!';
 		r->acls[r->n++] = tok + (tok[0] == '!');
+	}
+}
+
+static bool domain_entry_match(const char *e, const char *host);
+
+/*
+ * Squid refuses (ssl::server_name) or warns about (dstdomain) an entry
+ * that another entry of the same ACL covers.
+ */
+static void check_no_overlap(const struct acl *a)
+{
+	int i, j;
+
+	if (strcmp(a->type, "dstdomain") && strcmp(a->type, "ssl::server_name"))
+		return;
+	for (i = 0; i < a->n; i++) {
+		const char *ni = a->entries[i] + (a->entries[i][0] == '.');
+
+		for (j = 0; j < a->n; j++) {
+			if (i != j && domain_entry_match(a->entries[j], ni))
+				fail_msg("ACL %s: %s overlaps %s", a->name,
+					 a->entries[i], a->entries[j]);
+		}
 	}
 }
 
@@ -597,28 +650,30 @@ static void model_load(struct model *m, const char *conf)
 
 			tok = strtok_r(NULL, " ", &s2);
 			r->allow = !strcmp(tok, "allow");
-			parse_rule(r, tok, &s2);
+			parse_rule(r, &s2);
 		} else if (!strcmp(tok, "ssl_bump")) {
 			struct rule *r = &m->bump[m->nbump++];
 
 			tok = strtok_r(NULL, " ", &s2);
 			r->peek = !strcmp(tok, "peek");
 			r->allow = !strcmp(tok, "splice") || r->peek;
-			parse_rule(r, tok, &s2);
+			parse_rule(r, &s2);
 		}
 	}
+	for (int i = 0; i < m->nacls; i++)
+		check_no_overlap(&m->acls[i]);
 }
 
 /* A request as Squid sees it. */
 struct req {
-	const char *port;	/* myportname: nf_fwd, nf_http, nf_tls */
+	const char *port; /* myportname: nf_fwd, nf_http, nf_tls */
 	bool connect;
-	bool http_url;		/* proto HTTP */
-	const char *host;	/* URL host or CONNECT target, normalised */
-	const char *sni;	/* ssl::server_name */
+	bool http_url; /* proto HTTP */
+	const char *host; /* URL host or CONNECT target, normalised */
+	const char *sni; /* ssl::server_name */
 	unsigned dport;
 	bool step1;
-	bool loopback;		/* the destination resolves to 127/8 */
+	bool loopback; /* the destination resolves to 127/8 */
 };
 
 /* dstdomain: ".x" matches x and its subdomains, "x" only x. */
@@ -685,7 +740,8 @@ static const struct rule *eval(struct model *m, struct rule *rules, int n,
 
 	for (i = 0; i < n; i++) {
 		for (k = 0; k < rules[i].n; k++)
-			if (acl_match(m, rules[i].acls[k], q) == rules[i].neg[k])
+			if (acl_match(m, rules[i].acls[k], q) ==
+			    rules[i].neg[k])
 				break;
 		if (k == rules[i].n)
 			return &rules[i];
@@ -707,9 +763,13 @@ static bool http_allowed(struct model *m, const struct req *q)
  */
 static bool tls_spliced(struct model *m, const char *sni, bool loopback)
 {
-	struct req q = { .port = "nf_tls", .connect = true,
-			 .host = "192.0.2.200", .sni = sni, .dport = 443,
-			 .step1 = true, .loopback = loopback };
+	struct req q = { .port = "nf_tls",
+			 .connect = true,
+			 .host = "192.0.2.200",
+			 .sni = sni,
+			 .dport = 443,
+			 .step1 = true,
+			 .loopback = loopback };
 	const struct rule *r;
 
 	if (!http_allowed(m, &q))
@@ -735,21 +795,25 @@ static void compare(struct model *m, const struct domain_list *allow,
 		    const struct domain_list *block, const char *host,
 		    const char *what)
 {
-	bool want_http = domain_check(allow, block, host, DOM_HTTP) == DOM_ALLOW;
-	bool want_tls = domain_check(allow, block, host, DOM_HTTPS) == DOM_ALLOW;
+	bool want_http = domain_check(allow, block, host, DOM_HTTP) ==
+			 DOM_ALLOW;
+	bool want_tls = domain_check(allow, block, host, DOM_HTTPS) ==
+			DOM_ALLOW;
 	struct req q;
 
 	/* intercepted plain HTTP: Host header */
-	q = (struct req){ .port = "nf_http", .http_url = true, .host = host,
-			  .dport = 80 };
+	q = (struct req){
+		.port = "nf_http", .http_url = true, .host = host, .dport = 80
+	};
 	if (http_allowed(m, &q) != want_http)
 		fail_msg("%s: intercepted http://%s: model %d, want %d", what,
 			 host, !want_http, want_http);
 	q.loopback = true;
 	assert_false(http_allowed(m, &q));
 	/* forward proxy, plain HTTP, port 80 and another port */
-	q = (struct req){ .port = "nf_fwd", .http_url = true, .host = host,
-			  .dport = 80 };
+	q = (struct req){
+		.port = "nf_fwd", .http_url = true, .host = host, .dport = 80
+	};
 	if (http_allowed(m, &q) != want_http)
 		fail_msg("%s: forward http://%s", what, host);
 	q.dport = 8080;
@@ -758,8 +822,9 @@ static void compare(struct model *m, const struct domain_list *allow,
 	q = (struct req){ .port = "nf_fwd", .host = host, .dport = 80 };
 	assert_false(http_allowed(m, &q));
 	/* forward proxy CONNECT, to 443 and to another port */
-	q = (struct req){ .port = "nf_fwd", .connect = true, .host = host,
-			  .dport = 443 };
+	q = (struct req){
+		.port = "nf_fwd", .connect = true, .host = host, .dport = 443
+	};
 	if (http_allowed(m, &q) != want_tls)
 		fail_msg("%s: CONNECT %s:443", what, host);
 	q.dport = 22;
@@ -768,23 +833,25 @@ static void compare(struct model *m, const struct domain_list *allow,
 	q.loopback = true;
 	assert_false(http_allowed(m, &q));
 	/* CONNECT sent to the intercept HTTP port */
-	q = (struct req){ .port = "nf_http", .connect = true, .host = host,
-			  .dport = 443 };
+	q = (struct req){
+		.port = "nf_http", .connect = true, .host = host, .dport = 443
+	};
 	assert_false(http_allowed(m, &q));
 	/* intercepted TLS, by SNI */
 	if (tls_spliced(m, host, false) != want_tls)
 		fail_msg("%s: intercepted TLS, SNI %s", what, host);
 	assert_false(tls_spliced(m, host, true));
 	/* a plain request arriving on the TLS port (after a bad splice) */
-	q = (struct req){ .port = "nf_tls", .http_url = true, .host = host,
-			  .dport = 443 };
+	q = (struct req){
+		.port = "nf_tls", .http_url = true, .host = host, .dport = 443
+	};
 	assert_false(http_allowed(m, &q));
 }
 
 static void model_check(const char *allow_spec, const char *block_spec)
 {
-	static const char *const prefixes[] = { "", "x.", "a.b.", "ads.",
-						"up.", "q." };
+	static const char *const prefixes[] = { "",	"x.",  "a.b.",
+						"ads.", "up.", "q." };
 	struct domain_list allow = { 0 }, block = { 0 };
 	struct squid_conf_opts o;
 	struct model m;
@@ -849,8 +916,8 @@ static void test_model_fixed(void **state)
 static void test_model_random(void **state)
 {
 	static const char *const names[] = {
-		"a.com", "b.a.com", "c.b.a.com", "x.org", "y.x.org",
-		"z.y.x.org", "q.net", "192.0.2.1", "192.0.2.2",
+		"a.com",     "b.a.com", "c.b.a.com", "x.org",	  "y.x.org",
+		"z.y.x.org", "q.net",	"192.0.2.1", "192.0.2.2",
 	};
 	static const char *const schemes[] = { "", "http://", "https://" };
 	unsigned seed = 12345;
