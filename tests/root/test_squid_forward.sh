@@ -49,6 +49,7 @@ stop_pid() {
 
 cleanup() {
 	local rc=$?
+	trap '' INT TERM HUP	# a second signal must not cut the cleanup short
 	stop_pid "$squid_pid"
 	stop_pid "$origin_pid"
 	rm -f /dev/shm/"$svc"-*.shm 2>/dev/null || true
@@ -56,7 +57,7 @@ cleanup() {
 	exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP
 
 # Whether 127.0.0.1:PORT is in LISTEN (read from /proc: no connection made).
 listening() {
@@ -66,13 +67,24 @@ listening() {
 		END { exit !f }' /proc/net/tcp
 }
 
-# A free high port, different from the ones given.
+# Whether any TCP socket (any address, any state) uses local port PORT.
+port_used() {
+	local hex
+	hex=$(printf '%04X' "$1")
+	awk -v p=":$hex" 'NR > 1 && substr($2, length($2) - 4) == p { f = 1 }
+		END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# A free port below the ephemeral range (no clash with outgoing
+# connections), different from the ones given.
 pick_port() {
-	local p i
-	for ((i = 0; i < 100; i++)); do
-		p=$((20000 + RANDOM % 40000))
+	local p i lo=20000 hi
+	read -r hi _ </proc/sys/net/ipv4/ip_local_port_range
+	[ "$hi" -gt $((lo + 1000)) ] || { lo=10000; hi=20000; }
+	for ((i = 0; i < 200; i++)); do
+		p=$((lo + RANDOM % (hi - lo)))
 		case " $* " in *" $p "*) continue ;; esac
-		listening "$p" || { echo "$p"; return 0; }
+		port_used "$p" || { echo "$p"; return 0; }
 	done
 	return 1
 }
@@ -210,8 +222,11 @@ else
 fi
 
 cert_mode=$(stat -c %a "$T/run/intercept.pem" 2>/dev/null || echo none)
-[ "$cert_mode" = 600 ] && ok "certificate mode 0600" ||
+if [ "$cert_mode" = 600 ]; then
+	ok "certificate mode 0600"
+else
 	ko "certificate mode 0600 (got $cert_mode)"
+fi
 
 # --- squid -k parse: exit 0 and no warning or error line ---
 if "$SQUID" -k parse -f "$conf" >"$T/parse.out" 2>&1; then
@@ -231,7 +246,7 @@ origin_pid=$!
 deadline=$(($(now_ms) + WAIT_MS))
 until curl -s --max-time 1 -o /dev/null "http://127.0.0.1:$p_origin/"; do
 	if [ "$(now_ms)" -ge "$deadline" ] || ! kill -0 "$origin_pid" 2>/dev/null; then
-		ko "origin listens on 127.0.0.1:$p_origin"
+		ko "origin listens on 127.0.0.1:$p_origin: $(tail -2 "$T/origin.log")"
 		summary
 		exit 1
 	fi
@@ -269,7 +284,11 @@ t_accept=$(($(now_ms) - t0))
 echo "INFO start to accepting on the forward port: ${t_accept} ms"
 
 user=$(ps -o user= -p "$squid_pid" | tr -d ' ')
-[ "$user" = proxy ] && ok "squid runs as proxy" || ko "squid runs as proxy (got '$user')"
+if [ "$user" = proxy ]; then
+	ok "squid runs as proxy"
+else
+	ko "squid runs as proxy (got '$user')"
+fi
 
 # --- requests through the forward port ---
 # expect NAME STATUS CURL-ARGS...: the HTTP status (or the CONNECT status).
@@ -339,10 +358,16 @@ else
 	wait "$squid_pid" 2>/dev/null || true
 	ok "squid exits on SIGTERM after $(($(now_ms) - t0)) ms"
 	squid_pid=
-	[ ! -e "$T/run/squid.pid" ] && ok "pid file removed" ||
+	if [ ! -e "$T/run/squid.pid" ]; then
+		ok "pid file removed"
+	else
 		ko "pid file removed"
-	ls /dev/shm/"$svc"-* >/dev/null 2>&1 && ko "shared memory segments removed" ||
+	fi
+	if compgen -G "/dev/shm/$svc-*" >/dev/null; then
+		ko "shared memory segments removed"
+	else
 		ok "shared memory segments removed"
+	fi
 fi
 
 summary
