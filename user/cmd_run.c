@@ -23,11 +23,13 @@
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <bpf/libbpf.h>
 
 #include "cgroup.h"
 #include "commands.h"
 #include "domains.h"
 #include "enforce.h"
+#include "events.h"
 #include "log.h"
 #include "parse.h"
 #include "policy.h"
@@ -45,7 +47,8 @@ const char run_usage[] =
 	"  --allow-domains-file F   the same, one per line\n"
 	"  --block-domains LIST     domains refused even when allowed\n"
 	"  --hosts-file F           names Squid resolves before DNS (default /etc/hosts)\n"
-	"  --log-dir DIR            keep Squid's access.log and cache.log here\n"
+	"  --log-dir DIR            keep Squid's access.log and cache.log here, and the\n"
+	"                           verdict events as events.jsonl\n"
 	"  --squid-allow-loopback   let Squid connect to origins on 127.0.0.0/8 (local demos)\n"
 	"  --proxy-env              set HTTP_PROXY/HTTPS_PROXY (and lower case) for CMD to\n"
 	"                           the forward-proxy port (NETFENCE_FORWARD_PROXY is always set)\n"
@@ -644,17 +647,53 @@ static int start_child(struct run_ctx *r)
 }
 
 /* Waits for the command; forwards signals; notices Squid dying. */
+/* --log-dir: the policy's verdict events go to events.jsonl. */
+static int log_event(void *ctx, void *data, size_t len)
+{
+	if (len >= sizeof(struct nf_event))
+		event_print(ctx, data, true);
+	return 0;
+}
+
+static struct ring_buffer *open_event_log(struct run_ctx *r, FILE **f)
+{
+	char path[PATH_MAX + 16];
+	struct ring_buffer *rb;
+	int n;
+
+	*f = NULL;
+	if (!r->log_dir)
+		return NULL;
+	snprintf(path, sizeof(path), "%s/events.jsonl", r->log_dir);
+	*f = fopen(path, "we");
+	if (!*f) {
+		pr_warn("netfence: cannot write %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	rb = events_open(r->agent_id, log_event, *f, &n);
+	if (!rb)
+		pr_warn("netfence: cannot read the verdict events: %s", strerror(errno));
+	return rb;
+}
+
+/* Waits for the command; forwards signals; notices Squid dying; logs events. */
 static int wait_child(struct run_ctx *r)
 {
+	struct timespec tick = { 0, 100 * 1000 * 1000 };
+	struct ring_buffer *rb;
+	int status, sig, ret;
 	sigset_t set;
-	int status, sig;
+	FILE *log;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGCHLD);
+	rb = open_event_log(r, &log);
 	for (;;) {
+		if (rb)
+			ring_buffer__consume(rb);
 		if (waitpid(r->child, &status, WNOHANG) == r->child)
 			break;
 		if (r->squid > 0 && waitpid(r->squid, &status, WNOHANG) == r->squid) {
@@ -663,18 +702,30 @@ static int wait_child(struct run_ctx *r)
 				r->cmd[0]);
 			kill(r->child, SIGTERM);
 			waitpid(r->child, &status, 0);
-			return EXIT_FAIL;
+			r->child = 0;
+			ret = EXIT_FAIL;
+			goto out;
 		}
-		sig = sigwaitinfo(&set, NULL);
+		/* wake for signals, and every 100 ms for the event log */
+		sig = sigtimedwait(&set, NULL, rb ? &tick : NULL);
 		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
 			kill(r->child, sig);
 	}
 	r->child = 0;
 	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return EXIT_FAIL;
+		ret = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		ret = 128 + WTERMSIG(status);
+	else
+		ret = EXIT_FAIL;
+out:
+	if (rb) {
+		ring_buffer__consume(rb);
+		ring_buffer__free(rb);
+	}
+	if (log)
+		fclose(log);
+	return ret;
 }
 
 int do_run(int argc, char **argv)

@@ -171,6 +171,8 @@ assert_match "log: original destination of the HTTP request" "$(cat "$log")" \
 assert_match "log: the spliced TLS connection and its SNI" "$(cat "$log")" \
 	" $A:443 127.0.0.1:[0-9]+ CONNECT [^ ]+ secure.test splice "
 assert_match "log: the refusal" "$(cat "$log")" "GET blocked.test - - 403 TCP_DENIED"
+assert_match "events.jsonl in --log-dir: the refused loopback port" "$(cat "$TDIR/logs/events.jsonl")" \
+	"\"reason\":\"deny_port\",\"hook\":\"connect\",\"proto\":\"tcp\",\"family\":2,\"destination\":\"127.0.0.1:$OTHER_PORT\""
 assert_eq "log: the host bypass never reached Squid" "$(grep -c ":$MCP_PORT" "$log")" 0
 started=$(sed -n 's/.*started \([0-9]*\) ms after netfence run began.*/\1/p' "$TDIR/run.err")
 echo "info: netfence run to command start: ${started:-?} ms"
