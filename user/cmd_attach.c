@@ -66,6 +66,8 @@ int require_root(const char *what)
 	return EXIT_OK;
 }
 
+static int bad_option(char **argv, int c);
+
 int pid_cgroup_arg(const char *path, const char *pid_arg, char *buf,
 		   size_t len, const char **out)
 {
@@ -81,6 +83,54 @@ int pid_cgroup_arg(const char *path, const char *pid_arg, char *buf,
 		return EXIT_USAGE;
 	}
 	return cgroup_arg(path, o.pid, "--cgroup", "--pid", buf, len, out);
+}
+
+int parse_cgroup_cmd(int argc, char **argv, const char *usage,
+		     const struct option *extra,
+		     int (*fn)(void *ctx, int id, const char *arg), void *ctx,
+		     char *buf, size_t len, const char **path)
+{
+	struct option longopts[16] = {
+		{ "cgroup", required_argument, NULL, 'c' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+	};
+	const char *pid_arg = NULL;
+	size_t n = 3;
+	int c, ret;
+
+	for (; extra && extra->name && n < 15; extra++)
+		longopts[n++] = *extra;
+	*path = NULL;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			print_usage(usage);
+			return -1;
+		case 'c':
+		case 'p':
+			if (c == 'c' ? *path != NULL : pid_arg != NULL) {
+				p_err("%s given twice", c == 'c' ? "--cgroup" : "--pid");
+				return EXIT_USAGE;
+			}
+			*(c == 'c' ? path : &pid_arg) = optarg;
+			break;
+		case '?':
+		case ':':
+			return bad_option(argv, c);
+		default:
+			ret = fn(ctx, c, optarg);
+			if (ret)
+				return ret;
+		}
+	}
+	if (optind < argc) {
+		p_err("unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	return pid_cgroup_arg(*path, pid_arg, buf, len, path);
 }
 
 /* Reports an unknown option or a missing argument from getopt_long. */
@@ -227,43 +277,15 @@ out:
 
 int do_detach(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "cgroup", required_argument, NULL, 'c' },
-		{ "pid", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	struct cgroup_ref cg = { .fd = -1 };
-	const char *path = NULL, *pid_arg = NULL;
 	char err[512] = "", why[256], buf[CGROUP_PATH_MAX];
-	int c, ret;
+	const char *path;
+	int ret;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			print_usage(detach_usage);
-			return EXIT_OK;
-		case 'c':
-		case 'p':
-			if (c == 'c' ? path != NULL : pid_arg != NULL) {
-				p_err("%s given twice", c == 'c' ? "--cgroup" : "--pid");
-				return EXIT_USAGE;
-			}
-			*(c == 'c' ? &path : &pid_arg) = optarg;
-			break;
-		default:
-			return bad_option(argv, c);
-		}
-	}
-	if (optind < argc) {
-		p_err("unexpected argument '%s'", argv[optind]);
-		return EXIT_USAGE;
-	}
-	ret = pid_cgroup_arg(path, pid_arg, buf, sizeof(buf), &path);
+	ret = parse_cgroup_cmd(argc, argv, detach_usage, NULL, NULL, NULL, buf,
+			       sizeof(buf), &path);
 	if (ret)
-		return ret;
+		return ret < 0 ? EXIT_OK : ret;
 	if (!path || !*path) {
 		p_err("--cgroup PATH (or --pid PID) is required");
 		return EXIT_USAGE;

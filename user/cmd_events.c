@@ -61,62 +61,42 @@ static int parse_ulong(const char *flag, const char *s, unsigned long *out)
 	return 0;
 }
 
+struct events_opts {
+	struct events_ctx *ctx;
+	unsigned long *timeout;
+};
+
+static int events_flag(void *ctx, int id, const char *arg)
+{
+	struct events_opts *o = ctx;
+
+	if (id == 'n')
+		return parse_ulong("--count", arg, &o->ctx->max);
+	return parse_ulong("--timeout", arg, o->timeout);
+}
+
 int do_events(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "cgroup", required_argument, NULL, 'c' },
+	static const struct option extra[] = {
 		{ "count", required_argument, NULL, 'n' },
 		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct events_ctx ctx = { 0 };
 	struct cgroup_ref cg = { .fd = -1 };
 	unsigned long timeout = 0;
+	struct events_opts opts = { &ctx, &timeout };
 	struct sigaction sa = { .sa_handler = on_signal };
-	const char *path = NULL, *pid_arg = NULL;
-	char cgbuf[CGROUP_PATH_MAX];
+	char why[256], cgbuf[CGROUP_PATH_MAX];
 	struct ring_buffer *rb;
 	struct timespec t0, now;
-	char why[256];
-	int c, n, ret;
+	const char *path;
+	int n, ret;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			print_usage(events_usage);
-			return EXIT_OK;
-		case 'c':
-		case 'p':
-			if (c == 'c' ? path != NULL : pid_arg != NULL) {
-				p_err("%s given twice", c == 'c' ? "--cgroup" : "--pid");
-				return EXIT_USAGE;
-			}
-			*(c == 'c' ? &path : &pid_arg) = optarg;
-			break;
-		case 'n':
-			if (parse_ulong("--count", optarg, &ctx.max))
-				return EXIT_USAGE;
-			break;
-		case 't':
-			if (parse_ulong("--timeout", optarg, &timeout))
-				return EXIT_USAGE;
-			break;
-		default:
-			p_err(c == ':' ? "%s needs a value" : "unknown option '%s'",
-			      argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		p_err("unexpected argument '%s'", argv[optind]);
-		return EXIT_USAGE;
-	}
-	ret = pid_cgroup_arg(path, pid_arg, cgbuf, sizeof(cgbuf), &path);
+	ret = parse_cgroup_cmd(argc, argv, events_usage, extra, events_flag, &opts,
+			       cgbuf, sizeof(cgbuf), &path);
 	if (ret)
-		return ret;
+		return ret < 0 ? EXIT_OK : ret;
 	ret = require_root("events");
 	if (ret)
 		return ret;

@@ -164,47 +164,16 @@ static int show_text(const struct policy_state *ps, void *ctx)
 
 int do_status(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "cgroup", required_argument, NULL, 'c' },
-		{ "pid", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	struct cgroup_ref cg = { .fd = -1 };
-	const char *path = NULL, *pid_arg = NULL;
-	char cgbuf[CGROUP_PATH_MAX];
+	char err[512], why[256], cgbuf[CGROUP_PATH_MAX];
 	struct json *j = NULL;
-	char err[512], why[256];
-	int c, n, ret;
+	const char *path;
+	int n, ret;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			print_usage(status_usage);
-			return EXIT_OK;
-		case 'c':
-		case 'p':
-			if (c == 'c' ? path != NULL : pid_arg != NULL) {
-				p_err("%s given twice", c == 'c' ? "--cgroup" : "--pid");
-				return EXIT_USAGE;
-			}
-			*(c == 'c' ? &path : &pid_arg) = optarg;
-			break;
-		default:
-			p_err(c == ':' ? "%s needs a value" : "unknown option '%s'",
-			      argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		p_err("unexpected argument '%s'", argv[optind]);
-		return EXIT_USAGE;
-	}
-	ret = pid_cgroup_arg(path, pid_arg, cgbuf, sizeof(cgbuf), &path);
+	ret = parse_cgroup_cmd(argc, argv, status_usage, NULL, NULL, NULL, cgbuf,
+			       sizeof(cgbuf), &path);
 	if (ret)
-		return ret;
+		return ret < 0 ? EXIT_OK : ret;
 	ret = require_root("status");
 	if (ret)
 		return ret;

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "domains.h"
+#include "parse.h"
 
 /* Longest rendering of a user value inside a reason, quotes included. */
 #define SHOW_BUF 72
@@ -31,52 +32,10 @@ set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/*
- * s[0..len) as a string that is safe on a terminal, in double quotes when
- * quote is set: quote and backslash escaped, bytes outside printable ASCII
- * as \xNN, long values cut with "...".
- */
-static const char *show_q(char buf[SHOW_BUF], const char *s, size_t len,
-			  bool quote)
-{
-	size_t o = 0, i;
-
-	if (quote)
-		buf[o++] = '"';
-	for (i = 0; i < len; i++) {
-		unsigned char c = s[i];
-		char tmp[5];
-		size_t w;
-
-		if (c == '"' || c == '\\') {
-			tmp[0] = '\\';
-			tmp[1] = c;
-			w = 2;
-		} else if (c >= 0x20 && c < 0x7f) {
-			tmp[0] = c;
-			w = 1;
-		} else {
-			snprintf(tmp, sizeof(tmp), "\\x%02x", c);
-			w = 4;
-		}
-		/* room for this, "...", the closing quote and the NUL */
-		if (o + w + 5 > SHOW_BUF) {
-			memcpy(buf + o, "...", 3);
-			o += 3;
-			break;
-		}
-		memcpy(buf + o, tmp, w);
-		o += w;
-	}
-	if (quote)
-		buf[o++] = '"';
-	buf[o] = '\0';
-	return buf;
-}
-
+/* s quoted and escaped, safe to print in a reason; long values cut. */
 static const char *show(char buf[SHOW_BUF], const char *s, size_t len)
 {
-	return show_q(buf, s, len, true);
+	return quote_text(buf, SHOW_BUF, s, len, true);
 }
 
 static bool is_name_char(unsigned char c)
@@ -505,7 +464,7 @@ int domain_list_add_file(struct domain_list *l, const char *path, char *err,
 	int e = 0;
 
 	/* "PATH:LINE: " reads better without quotes around the path. */
-	shown = show_q(sb, path, strlen(path), false);
+	shown = quote_text(sb, SHOW_BUF, path, strlen(path), false);
 	f = fopen(path, "re");
 	if (!f) {
 		e = -errno;

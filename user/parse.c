@@ -57,10 +57,13 @@ set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-const char *show_value(char buf[SHOW_VALUE_BUF], const char *s, size_t len)
+const char *quote_text(char *buf, size_t size, const char *s, size_t len,
+		      bool quote)
 {
 	size_t o = 0, i;
 
+	if (quote)
+		buf[o++] = '"';
 	for (i = 0; i < len; i++) {
 		unsigned char c = s[i];
 		char tmp[5];
@@ -68,16 +71,17 @@ const char *show_value(char buf[SHOW_VALUE_BUF], const char *s, size_t len)
 
 		if (c == '"' || c == '\\') {
 			tmp[0] = '\\';
-			tmp[1] = c;
+			tmp[1] = (char)c;
 			w = 2;
 		} else if (c >= 0x20 && c < 0x7f) {
-			tmp[0] = c;
+			tmp[0] = (char)c;
 			w = 1;
 		} else {
 			snprintf(tmp, sizeof(tmp), "\\x%02x", c);
 			w = 4;
 		}
-		if (o + w > SHOW_MAX) {
+		/* room for this, "...", the closing quote and the NUL */
+		if (o + w + 4 + quote > size) {
 			memcpy(buf + o, "...", 3);
 			o += 3;
 			break;
@@ -85,8 +89,15 @@ const char *show_value(char buf[SHOW_VALUE_BUF], const char *s, size_t len)
 		memcpy(buf + o, tmp, w);
 		o += w;
 	}
+	if (quote)
+		buf[o++] = '"';
 	buf[o] = '\0';
 	return buf;
+}
+
+const char *show_value(char buf[SHOW_VALUE_BUF], const char *s, size_t len)
+{
+	return quote_text(buf, SHOW_VALUE_BUF, s, len, false);
 }
 
 static bool is_digit(char c)

@@ -113,5 +113,8 @@ bool ipv4_is_loopback(uint32_t addr_be);
  */
 #define SHOW_VALUE_BUF 52
 const char *show_value(char buf[SHOW_VALUE_BUF], const char *s, size_t len);
+/* The same into a buffer of size bytes, in double quotes when quote is set. */
+const char *quote_text(char *buf, size_t size, const char *s, size_t len,
+		      bool quote);
 
 #endif /* NETFENCE_PARSE_H */

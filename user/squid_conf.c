@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "parse.h"
 #include "squid_conf.h"
 
 #define SHOW_BUF 72
@@ -47,36 +48,7 @@ set_err(char *err, size_t errlen, const char *fmt, ...)
 /* s, double-quoted and escaped, safe to print; long values cut. */
 static const char *show(char buf[SHOW_BUF], const char *s)
 {
-	size_t o = 0;
-
-	buf[o++] = '"';
-	for (; *s; s++) {
-		unsigned char c = *s;
-		char tmp[5];
-		size_t w;
-
-		if (c == '"' || c == '\\') {
-			tmp[0] = '\\';
-			tmp[1] = c;
-			w = 2;
-		} else if (c >= 0x20 && c < 0x7f) {
-			tmp[0] = c;
-			w = 1;
-		} else {
-			snprintf(tmp, sizeof(tmp), "\\x%02x", c);
-			w = 4;
-		}
-		if (o + w + 5 > SHOW_BUF) {
-			memcpy(buf + o, "...", 3);
-			o += 3;
-			break;
-		}
-		memcpy(buf + o, tmp, w);
-		o += w;
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-	return buf;
+	return quote_text(buf, SHOW_BUF, s, strlen(s), true);
 }
 
 /*
@@ -573,6 +545,11 @@ static void put_files(FILE *f, const struct squid_conf_opts *o, int rl)
 		"logfile_rotate 0\n"
 		"pinger_enable off\n"
 		"workers 1\n"
+		"# Squid (root when it reads this) raises its own descriptor limit\n"
+		"# instead of inheriting the caller's soft limit: 1024, the default\n"
+		"# of a shell or a unit, stops it accepting at ~500 concurrent\n"
+		"# intercepted clients. 65536 is the Debian build's ceiling.\n"
+		"max_filedescriptors 65536\n"
 		"shutdown_lifetime 0 seconds\n"
 		"visible_hostname netfence\n"
 		"icp_port 0\n"

@@ -94,8 +94,8 @@ expect_reply "no policy: any UDP goes out" "HELLO dns2" --udp "$ORIGIN2" 5353
 out=$(attach 2>&1)
 assert_eq "attach exits 0" "$?" 0
 assert_match "attach reports the cgroup" "$out" "attached to $AGENT_CG"
-assert_eq "the loader is gone, the policy stays" \
-	"$(pgrep -x netfence >/dev/null && echo running || echo gone)" gone
+assert_eq "the loader is gone, the policy stays (no netfence of this test runs)" \
+	"$(pgrep -x netfence -P $$ >/dev/null && echo running || echo gone)" gone
 
 # --- TCP rows ------------------------------------------------------------------
 expect_reply "redirect :80 with its original destination" "ORIG $ORIGIN1:80" "$ORIGIN1" 80
