@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -37,6 +38,22 @@ static int write_pid(const char *cgroup_dir, pid_t pid)
 		ret = -errno;
 	close(fd);
 	return ret;
+}
+
+static void raise_nofile(rlim_t want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	rl.rlim_cur = want;
+	if (rl.rlim_max < want)
+		rl.rlim_max = want;
+	/* without CAP_SYS_RESOURCE: as far as the hard limit goes */
+	if (setrlimit(RLIMIT_NOFILE, &rl) && !getrlimit(RLIMIT_NOFILE, &rl)) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 pid_t squid_start(const char *conf, const char *cgroup_dir, const char *log,
@@ -74,6 +91,11 @@ pid_t squid_start(const char *conf, const char *cgroup_dir, const char *log,
 			dup2(fd, STDIN_FILENO);
 		/* its own process group: a terminal's Ctrl-C is ours to handle */
 		setpgid(0, 0);
+		/*
+		 * Squid takes its descriptor limit from ours (1024 in a shell):
+		 * two per client, so it would stop accepting near 500 clients
+		 */
+		raise_nofile(SQUID_NOFILE);
 		execl(bin, "squid", "-N", "-n", name, "-f", conf, (char *)NULL);
 		_exit(127);
 	}

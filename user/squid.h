@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #define SQUID_BIN "/usr/sbin/squid"
+#define SQUID_NOFILE 65536	/* descriptors (as max_filedescriptors) */
 
 /* The Squid binary ($NETFENCE_SQUID overrides, for tests). */
 const char *squid_bin(void);
