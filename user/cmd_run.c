@@ -56,8 +56,9 @@ const char run_usage[] =
 	"                           itself out of its cgroup; see docs/kernel-limits.md)\n"
 	"\n"
 	"Policy flags: as for 'netfence attach' (see 'netfence attach --help'), without\n"
-	"--cgroup (run makes one). --proxy IP:PORT uses a running proxy instead of the\n"
-	"embedded Squid; give --proxy-cgroup with it for the SO_ORIGINAL_DST responder.\n"
+	"--cgroup or --pid (run makes the cgroup). --proxy IP:PORT uses a running proxy\n"
+	"instead of the embedded Squid; give --proxy-cgroup with it for the\n"
+	"SO_ORIGINAL_DST responder.\n"
 	"--loopback defaults to 'host': loopback is the host, governed like the gateway.\n";
 
 enum run_opt {
