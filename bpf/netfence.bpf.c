@@ -333,6 +333,7 @@ int BPF_PROG(socket_create, int family, int type, int protocol, int kern)
 	return 0;
 }
 
+#define LOOPBACK_IFINDEX 1	/* "lo", in every network namespace */
 #define ETH_P_IP	0x0800
 #define ETH_P_IPV6	0x86DD
 #define TCP_LISTEN	10
@@ -406,6 +407,13 @@ int egress(struct __sk_buff *skb)
 
 		if (bpf_skb_load_bytes(skb, 0, &iph, sizeof(iph)))
 			return drop(skb);
+		/*
+		 * loopback leaves by lo only: an agent with NET_ADMIN could
+		 * route 127.0.0.0/8 out to a host with route_localnet set
+		 */
+		if (is_loopback4(bpf_ntohl(iph.daddr)) &&
+		    skb->ifindex != LOOPBACK_IFINDEX)
+			return drop(skb);
 		if (iph.frag_off & bpf_htons(IP_OFFSET)) {
 			/* no ports in later fragments: the address decides */
 			if (path_allowed(p, slot, IPPROTO_UDP, iph.daddr,
@@ -435,7 +443,8 @@ int egress(struct __sk_buff *skb)
 		if (bpf_skb_load_bytes(skb, 0, &ip6h, sizeof(ip6h)))
 			return drop(skb);
 		d = ip6h.daddr.in6_u.u6_addr32;
-		if (is_loopback6(d) && p->loopback == NF_LOOPBACK_ALLOW)
+		if (is_loopback6(d) && p->loopback == NF_LOOPBACK_ALLOW &&
+		    skb->ifindex == LOOPBACK_IFINDEX)
 			return 1;
 		if (ip6h.nexthdr == IPPROTO_TCP && passive_reply(skb))
 			return 1;

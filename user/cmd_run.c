@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <grp.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -538,6 +540,42 @@ static const int dropped_caps[] = { CAP_NET_RAW,    CAP_NET_ADMIN, CAP_SYS_ADMIN
 				    CAP_BPF,	    CAP_PERFMON,   CAP_SYS_MODULE,
 				    CAP_SYS_RAWIO,  CAP_SYS_PTRACE };
 
+/*
+ * A private mount namespace without the bpf and cgroup2 file systems: a
+ * root command can then neither unlink its policy's pins nor write itself
+ * out of its cgroup, and without CAP_SYS_ADMIN it cannot mount them again.
+ */
+static int hide_policy_mounts(void)
+{
+	char line[4096], dev[256], dir[PATH_MAX], type[64];
+
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL))
+		return -errno;
+	/* stacked and nested mounts: until a pass finds none */
+	for (int pass = 0; pass < 16; pass++) {
+		FILE *f = fopen("/proc/self/mounts", "re");
+		int found = 0, failed = 0;
+
+		if (!f)
+			return -errno;
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "%255s %4095s %63s", dev, dir, type) != 3)
+				continue;
+			if (strcmp(type, "bpf") && strcmp(type, "cgroup2"))
+				continue;
+			found++;
+			if (umount2(dir, MNT_DETACH))
+				failed++;
+		}
+		fclose(f);
+		if (!found)
+			return 0;
+		if (failed == found)
+			return -EBUSY;
+	}
+	return -EBUSY;
+}
+
 /* In the child, before exec: drop privileges; failure means no exec. */
 static int drop_privileges(const struct run_ctx *r)
 {
@@ -594,6 +632,17 @@ static int start_child(struct run_ctx *r)
 			_exit(126);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* only stdio comes in: no socket made outside the cgroup */
+		if (close_range(3, ~0U, 0)) {
+			fprintf(stderr, "Error: cannot close inherited descriptors: %s\n",
+				strerror(errno));
+			_exit(126);
+		}
+		if (hide_policy_mounts()) {
+			fprintf(stderr, "Error: cannot hide the bpf and cgroup2 mounts from %s\n",
+				r->cmd[0]);
+			_exit(126);
+		}
 		if (r->pol.pol.flags & NF_F_FWD_PROXY) {
 			char url[64], a[16];
 
