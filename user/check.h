@@ -58,6 +58,14 @@ int check_run(struct check_report *r, unsigned int flags);
  */
 int check_features(unsigned int flags, char *err, size_t errlen);
 
+/*
+ * For attach and run when they fail: reports the failure with p_err(), in
+ * check's words when a feature netfence needs is missing ("Error: TITLE:
+ * DETAIL (netfence check lists every probe)"), else as err. The probes take
+ * about half a second; call it on the failure path only, after cleaning up.
+ */
+void check_report_failure(unsigned int flags, const char *err);
+
 /* Required probes not present; the first one's "TITLE: DETAIL" in err. */
 int check_missing(const struct check_report *r, char *err, size_t errlen);
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "check.h"
 #include "commands.h"
 #include "enforce.h"
 #include "json.h"
@@ -261,7 +262,8 @@ int do_attach(int argc, char **argv)
 	}
 	if (enforce_attach(&cg, pcgpath ? &proxy_cg : NULL, &pol, o.pid, &res,
 			   err, sizeof(err))) {
-		p_err("%s", err);
+		/* a missing kernel feature is said as `netfence check` says it */
+		check_report_failure(0, err);
 		ret = EXIT_FAIL;
 		goto out;
 	}

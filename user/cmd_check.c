@@ -689,8 +689,8 @@ static void probe_squid(struct check_ctx *c)
 	if (access(bin, X_OK)) {
 		probe_set(p, PROBE_MISSING,
 			  "%s: %s: `netfence run` without --proxy cannot start its "
-			  "proxy (apt-get install squid-openssl; --no-squid skips this "
-			  "probe when you bring your own proxy)", bin, strerror(errno));
+			  "proxy (apt-get install squid-openssl; with a proxy of your "
+			  "own: run --proxy, check --no-squid)", bin, strerror(errno));
 		return;
 	}
 	ret = run_capture(argv, out, sizeof(out));
@@ -1177,7 +1177,7 @@ static void probe_object(struct check_ctx *c)
 	struct bpf_program *prog;
 	char why[400] = "", lsm_why[400] = "";
 	int n_opt = 0, n_progs = 0, ret;
-	bool lsm = false;
+	bool lsm = false, try_lsm;
 
 	{
 		/* one line per optional program, in the object's order */
@@ -1209,8 +1209,14 @@ static void probe_object(struct check_ctx *c)
 		return;
 	}
 
+	/* without BPF LSM support, one load (vmlinux BTF is parsed each time) */
+	try_lsm = n_opt > 0 &&
+		  libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_LSM, NULL) == 1;
+	if (n_opt && !try_lsm)
+		snprintf(lsm_why, sizeof(lsm_why),
+			 "the kernel has no BPF LSM programs");
 	capture_start();
-	for (int with_lsm = n_opt > 0; with_lsm >= 0; with_lsm--) {
+	for (int with_lsm = try_lsm; with_lsm >= 0; with_lsm--) {
 		skel = open_object(with_lsm);
 		if (!skel) {
 			ret = -errno;
@@ -1359,6 +1365,18 @@ int check_features(unsigned int flags, char *err, size_t errlen)
 	n = check_missing(r, err, errlen);
 	free(r);
 	return n ? -ENOTSUP : 0;
+}
+
+void check_report_failure(unsigned int flags, const char *err)
+{
+	char why[640];
+
+	if (check_features(flags, why, sizeof(why))) {
+		pr_info("%s", err);
+		p_err("%s (netfence check lists every probe)", why);
+	} else {
+		p_err("%s", err);
+	}
 }
 
 int do_check(int argc, char **argv)

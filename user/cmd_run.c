@@ -28,6 +28,7 @@
 #include <bpf/libbpf.h>
 
 #include "cgroup.h"
+#include "check.h"
 #include "commands.h"
 #include "domains.h"
 #include "enforce.h"
@@ -521,7 +522,7 @@ static int setup(struct run_ctx *r)
 	ret = enforce_attach(&agent, proxy.fd >= 0 ? &proxy : NULL, &r->pol, 0,
 			     &res, err, sizeof(err));
 	if (ret) {
-		p_err("%s", err);
+		check_report_failure(0, err);
 		goto out;
 	}
 	r->attached = true;

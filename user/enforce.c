@@ -294,7 +294,10 @@ static struct netfence_bpf *open_and_load(const struct bpf_object_open_opts *opt
 {
 	struct netfence_bpf *skel;
 
-	for (int lsm = 1; lsm >= 0; lsm--) {
+	/* no BPF LSM programs on this kernel: do not even try */
+	int first = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_LSM, NULL) == 1;
+
+	for (int lsm = first; lsm >= 0; lsm--) {
 		skel = netfence_bpf__open_opts(opts);
 		if (!skel) {
 			*ret = -errno;

@@ -121,6 +121,24 @@ expect_refused "cloud metadata address is refused" 169.254.169.254 80
 expect_reply "TCP to the allowed resolver's port 53 goes direct" "HELLO dns" "$GW_IP" 53
 expect_reply "loopback=allow: the agent's own loopback" "HELLO agentlo" 127.0.0.1 7000
 
+# --- socket kinds the policy does not cover ------------------------------------------
+NFATTACK=$NFT_ROOT/build/tools/nfattack
+out=$("$NFATTACK" -c "$AGENT_CG" -n "$AGENT_NS" socket inet raw icmp)
+assert_match "a raw socket is refused at socket()" "$out" '"error":"EPERM"'
+out=$("$NFATTACK" -c "$AGENT_CG" -n "$AGENT_NS" socket inet stream mptcp)
+assert_match "an MPTCP socket is refused at socket()" "$out" '"error":"EPERM"'
+# Packet sockets: only the BPF LSM hook sees them being made (optional: the
+# kernels this suite runs on differ, and both branches assert what is true).
+out=$("$NFATTACK" -c "$AGENT_CG" -n "$AGENT_NS" socket packet dgram 0)
+if "$NETFENCE" -j check --no-squid | grep -q '"name":"prog_socket_create","title":"[^"]*","required":false,"status":"present"'; then
+	assert_match "BPF LSM present: an AF_PACKET socket is refused" "$out" '"error":"EPERM"'
+	assert_eq "BPF LSM present: the socket_create link is pinned" \
+		"$(ls "$NETFENCE_PIN_ROOT/cg-$(stat -c %i "$AGENT_CG")" | grep -c link_socket_create)" 1
+else
+	assert_match "no BPF LSM: an AF_PACKET socket is made (kernel limit, docs/kernel-limits.md)" \
+		"$out" '"created":true'
+fi
+
 # --- IPv6 sockets ----------------------------------------------------------------
 expect_reply "v4-mapped :80 is redirected like IPv4" "ORIG $ORIGIN1:80" --v6 "$ORIGIN1" 80
 expect_reply "v4-mapped bypass pair goes direct" "HELLO mcp" --v6 "$GW_IP" 8080
