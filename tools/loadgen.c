@@ -791,6 +791,7 @@ static struct {
 	unsigned long chunks, chunk_ms, timeout_ms, deadline_ms;
 	const char *expect;
 	uint64_t seed;
+	bool proxy_form;	/* --proxy-form: "GET http://HOST/" (an explicit proxy) */
 
 	int ep;
 	struct cconn *conns;
@@ -1139,15 +1140,18 @@ static void start(struct cconn *c)
 		cl.streams++;
 		extra = (uint64_t)cl.chunks * cl.chunk_ms * 1000;
 		c->out_len = (size_t)snprintf(c->out, sizeof(c->out),
-					      "GET /stream?chunks=%lu&ms=%lu HTTP/1.1\r\n"
+					      "GET %s%s/stream?chunks=%lu&ms=%lu HTTP/1.1\r\n"
 					      "Host: %s\r\nAccept: text/event-stream\r\n"
 					      "User-Agent: netfence-loadgen\r\n\r\n",
+					      cl.proxy_form ? "http://" : "",
+					      cl.proxy_form ? cl.host : "",
 					      cl.chunks, cl.chunk_ms, cl.host);
 	} else {
 		c->out_len = (size_t)snprintf(c->out, sizeof(c->out),
-					      "GET / HTTP/1.1\r\nHost: %s\r\nAccept: */*\r\n"
+					      "GET %s%s/ HTTP/1.1\r\nHost: %s\r\nAccept: */*\r\n"
 					      "User-Agent: netfence-loadgen\r\n\r\n",
-					      cl.host);
+					      cl.proxy_form ? "http://" : "",
+					      cl.proxy_form ? cl.host : "", cl.host);
 	}
 	c->out_off = 0;
 	c->head_len = 0;
@@ -1303,8 +1307,10 @@ static const char client_usage[] =
 	"                      [--stream-fraction S (0.02)] [--stream-chunks K (10)]\n"
 	"                      [--stream-ms M (100)] [--timeout-ms T (10000)]\n"
 	"                      [--deadline-ms D (600000)] [--expect TEXT] [--seed X]\n"
+	"                      [--proxy-form]\n"
 	"N requests over C connections; prints one JSON line. N <= 1000000,\n"
-	"C <= 1024, D <= 3600000. Exit 0 when every request was ok.\n";
+	"C <= 1024, D <= 3600000. Exit 0 when every request was ok.\n"
+	"--proxy-form: absolute URLs (GET http://NAME/), for an explicit proxy at IP:PORT.\n";
 
 static int do_client(int argc, char **argv)
 {
@@ -1321,6 +1327,7 @@ static int do_client(int argc, char **argv)
 		{ "deadline-ms", required_argument, NULL, 'd' },
 		{ "expect", required_argument, NULL, 'e' },
 		{ "seed", required_argument, NULL, 'S' },
+		{ "proxy-form", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -1395,6 +1402,9 @@ static int do_client(int argc, char **argv)
 			if (!parse_ulong(optarg, 0, ULONG_MAX, &v))
 				usage_error("--seed '%s': a number", optarg);
 			cl.seed = v ? v : 1;
+			break;
+		case 'P':
+			cl.proxy_form = true;
 			break;
 		case 'h':
 			fputs(client_usage, stdout);
