@@ -61,11 +61,14 @@ res = {
     "transparent_p50_ms": [p50(r) for r in t], "explicit_p50_ms": [p50(r) for r in e],
     "failed": sum(r.get("failed", 0) for r in t + e),
     "ratio_median": statistics.median(ratios),
+    "ratio_of_medians": statistics.median(p50(r) for r in t) / statistics.median(p50(r) for r in e),
+    "ratio_iqr": [statistics.quantiles(ratios, n=4)[0], statistics.quantiles(ratios, n=4)[2]],
 }
 json.dump(res, open(out, "w"), indent=1)
 print(f"Through Squid (new connection per request, {rounds} interleaved rounds x {n}):")
 print(f"  transparent p50 {statistics.median(res['transparent_p50_ms']):.3f} ms, "
       f"explicit p50 {statistics.median(res['explicit_p50_ms']):.3f} ms, "
-      f"transparent/explicit x{res['ratio_median']:.3f} (median of per-round ratios); "
-      f"failed {res['failed']}; target <= 1.05")
+      f"transparent/explicit x{res['ratio_median']:.3f} (median of per-round ratios, middle half "
+      f"{res['ratio_iqr'][0]:.3f}..{res['ratio_iqr'][1]:.3f}), x{res['ratio_of_medians']:.3f} "
+      f"(ratio of medians); failed {res['failed']}; target <= 1.05")
 PY
