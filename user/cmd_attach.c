@@ -295,11 +295,26 @@ int do_detach(int argc, char **argv)
 	ret = require_root("detach");
 	if (ret)
 		return ret;
-	/* a cgroup removed since attach is found by the path recorded then */
-	if (cgroup_open(path, &cg, why, sizeof(why)))
-		ret = enforce_detach(0, path, err, sizeof(err));
-	else
+	ret = cgroup_open(path, &cg, why, sizeof(why));
+	if (ret == -ENOENT) {
+		/* a cgroup removed since attach: found by the path recorded then */
+		char abs[CGROUP_PATH_MAX + 8], mnt[CGROUP_PATH_MAX];
+
+		if (path[0] != '/' && !cgroup2_mount("/proc/self/mounts", mnt, sizeof(mnt)))
+			snprintf(abs, sizeof(abs), "%s/%s", mnt, path);
+		else
+			snprintf(abs, sizeof(abs), "%s", path);
+		ret = enforce_detach(0, abs, err, sizeof(err));
+		if (ret == -ENOENT) {
+			p_err("--cgroup '%s': %s", path, why);
+			return EXIT_USAGE;
+		}
+	} else if (ret) {
+		p_err("--cgroup '%s': %s", path, why);
+		return EXIT_USAGE;
+	} else {
 		ret = enforce_detach(cg.id, NULL, err, sizeof(err));
+	}
 	cgroup_close(&cg);
 	if (ret == -ENOENT) {
 		p_err("--cgroup '%s': no netfence policy is attached", path);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* netfence events: stream the verdict events of attached cgroups. */
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -48,16 +49,27 @@ static int on_event(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+/* A positive decimal number: digits only, no leading zero, no sign or space. */
 static int parse_ulong(const char *flag, const char *s, unsigned long *out)
 {
-	char *end;
+	unsigned long v = 0;
 
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	if (errno || !*s || *end || *s == '-' || *out == 0) {
+	if (*out) {
+		p_err("%s given twice", flag);
+		return EXIT_USAGE;
+	}
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9' || v > (ULONG_MAX - 9) / 10) {
+			v = 0;
+			break;
+		}
+		v = v * 10 + (unsigned long)(*p - '0');
+	}
+	if (!v || s[0] == '0') {
 		p_err("%s '%s': expected a positive number", flag, s);
 		return EXIT_USAGE;
 	}
+	*out = v;
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <grp.h>
+#include <libgen.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -73,6 +74,7 @@ enum run_opt {
 	OPT_SQUID_LOOPBACK,
 	OPT_USER,
 	OPT_PROXY_ENV,
+	OPT_RUN_END,
 };
 
 struct run_ctx {
@@ -82,6 +84,7 @@ struct run_ctx {
 	const char *hosts_file;
 	const char *log_dir;
 	bool squid_loopback;
+	unsigned int seen;	/* run flags given, for repeats */
 	bool proxy_env;		/* --proxy-env */
 	bool have_user;		/* --user: run CMD as uid/gid */
 	uid_t uid;
@@ -132,6 +135,19 @@ static bool command_exists(const char *cmd)
 	return false;
 }
 
+static const struct option run_options[] = {
+	{ "allow-domains", required_argument, NULL, OPT_ALLOW_DOMAINS },
+	{ "allow-domains-file", required_argument, NULL, OPT_ALLOW_FILE },
+	{ "block-domains", required_argument, NULL, OPT_BLOCK_DOMAINS },
+	{ "hosts-file", required_argument, NULL, OPT_HOSTS_FILE },
+	{ "log-dir", required_argument, NULL, OPT_LOG_DIR },
+	{ "squid-allow-loopback", no_argument, NULL, OPT_SQUID_LOOPBACK },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "proxy-env", no_argument, NULL, OPT_PROXY_ENV },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
+
 /* The flags of run that are not policy flags. */
 static int run_flag(void *ctx, int c, const char *arg, char **argv)
 {
@@ -139,6 +155,17 @@ static int run_flag(void *ctx, int c, const char *arg, char **argv)
 	char why[400];
 
 	(void)argv;
+	if (c >= OPT_ALLOW_DOMAINS && c < OPT_RUN_END) {
+		unsigned int bit = 1u << (c - OPT_ALLOW_DOMAINS);
+
+		if (r->seen & bit) {
+			for (const struct option *o = run_options; o->name; o++)
+				if (o->val == c)
+					p_err("--%s given twice", o->name);
+			return EXIT_USAGE;
+		}
+		r->seen |= bit;
+	}
 	switch (c) {
 	case 'h':
 		print_usage(run_usage);
@@ -195,17 +222,6 @@ static int run_flag(void *ctx, int c, const char *arg, char **argv)
 
 static int parse_args(struct run_ctx *r, int argc, char **argv)
 {
-	static const struct option run_options[] = {
-		{ "allow-domains", required_argument, NULL, OPT_ALLOW_DOMAINS },
-		{ "allow-domains-file", required_argument, NULL, OPT_ALLOW_FILE },
-		{ "block-domains", required_argument, NULL, OPT_BLOCK_DOMAINS },
-		{ "hosts-file", required_argument, NULL, OPT_HOSTS_FILE },
-		{ "log-dir", required_argument, NULL, OPT_LOG_DIR },
-		{ "squid-allow-loopback", no_argument, NULL, OPT_SQUID_LOOPBACK },
-		{ "user", required_argument, NULL, OPT_USER },
-		{ "proxy-env", no_argument, NULL, OPT_PROXY_ENV },
-		{ "help", no_argument, NULL, 'h' },
-	};
 	struct option longopts[64];
 	size_t n = 0;
 	int ret;
@@ -215,8 +231,8 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 		if (p->val != OPT_CGROUP && p->val != OPT_PID)
 			longopts[n++] = *p;
 	}
-	for (size_t i = 0; i < sizeof(run_options) / sizeof(run_options[0]); i++)
-		longopts[n++] = run_options[i];
+	for (const struct option *o = run_options; o->name; o++)
+		longopts[n++] = *o;
 	longopts[n] = (struct option){ 0 };
 
 	ret = policy_parse_args(&r->po, argc, argv, longopts, run_flag, r);
@@ -236,15 +252,18 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	r->cmd = argv + optind;
-	if (r->po.proxy.set && !r->po.proxy_cgroup)
-		pr_warn("netfence: --proxy without --proxy-cgroup: the proxy gets no SO_ORIGINAL_DST answers");
 	if (r->log_dir) {
+		/* made when the run starts, not for a run refused here */
+		char parent[PATH_MAX];
 		struct stat st;
 
-		if (stat(r->log_dir, &st) ? mkdir(r->log_dir, 0700) :
-					    !S_ISDIR(st.st_mode)) {
+		snprintf(parent, sizeof(parent), "%s", r->log_dir);
+		if (!stat(r->log_dir, &st) ? !S_ISDIR(st.st_mode) :
+					     errno != ENOENT || stat(dirname(parent), &st) ||
+						     !S_ISDIR(st.st_mode)) {
 			p_err("--log-dir '%s': %s", r->log_dir,
-			      errno ? strerror(errno) : "not a directory");
+			      errno == ENOENT ? "its parent does not exist" :
+						"not a directory");
 			return EXIT_USAGE;
 		}
 	}
@@ -807,6 +826,13 @@ int do_run(int argc, char **argv)
 	ret = require_root("run");
 	if (ret)
 		goto out_free;
+	if (r.po.proxy.set && !r.po.proxy_cgroup)
+		pr_warn("netfence: --proxy without --proxy-cgroup: the proxy gets no SO_ORIGINAL_DST answers");
+	if (r.log_dir && mkdir(r.log_dir, 0700) && errno != EEXIST) {
+		p_err("--log-dir '%s': %s", r.log_dir, strerror(errno));
+		ret = EXIT_FAIL;
+		goto out_free;
+	}
 
 	/* from here on every exit path goes through teardown */
 	sigemptyset(&block);

@@ -42,6 +42,25 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/*
+ * An error is one line whatever the user typed: control characters in it
+ * (a newline inside a flag's value) are shown as \xNN.
+ */
+static void oneline(char *msg, size_t size)
+{
+	char out[1024];
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)msg; *p && o + 5 < sizeof(out); p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			o += (size_t)snprintf(out + o, sizeof(out) - o, "\\x%02x", *p);
+		else
+			out[o++] = (char)*p;
+	}
+	out[o] = '\0';
+	snprintf(msg, size, "%s", out);
+}
+
 void p_err(const char *fmt, ...)
 {
 	char msg[1024];
@@ -50,6 +69,7 @@ void p_err(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	oneline(msg, sizeof(msg));
 	fprintf(stderr, "Error: %s\n", msg);
 	if (json_output && !error_reported) {
 		struct json *j = json_new(stdout);

@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 	}
 	log_init(level, json);
 	if (optind >= argc) {
-		fputs(main_usage, stderr);
+		p_err("no command (try 'netfence --help')");
 		return EXIT_USAGE;
 	}
 	for (const struct cmd *cmd = cmds; cmd->name; cmd++) {
