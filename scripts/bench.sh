@@ -850,4 +850,4 @@ fi
 
 # Through Squid, with a real Squid: its own script, its own cleanup.
 echo
-bash scripts/bench-squid.sh | tee -a "$OUT/results.md"
+bash "$ROOT/scripts/bench-squid.sh" | tee -a "$OUT/results.md"

@@ -40,7 +40,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "bench.h"
+#include "toolkit.h"
 
 #define MAX_PROGS 128
 #define MAX_MAPS 256
@@ -115,22 +115,6 @@ static unsigned long long fdinfo_memlock(int fd)
 			break;
 	fclose(f);
 	return v;
-}
-
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
 }
 
 static int prog_info(struct prog *p)
@@ -216,7 +200,7 @@ static int collect_all(int argc, char *argv[])
 	int i;
 
 	if (argc < 1)
-		bench_usage_error("want at least one CGROUP_DIR");
+		usage_error("want at least one CGROUP_DIR");
 	for (i = 0; i < argc; i++)
 		if (collect(argv[i]))
 			return -1;
@@ -227,9 +211,9 @@ static void print_prog(FILE *f, const struct prog *p, uint64_t time_ns,
 		       uint64_t cnt)
 {
 	fprintf(f, "{\"id\":%u,\"name\":", p->id);
-	json_str(f, p->name);
+	json_str_esc(f, p->name, strlen(p->name), false);
 	fprintf(f, ",\"attach\":\"%s\",\"cgroup\":", p->attach);
-	json_str(f, p->cgroup);
+	json_str_esc(f, p->cgroup, strlen(p->cgroup), false);
 	fprintf(f,
 		",\"run_time_ns\":%llu,\"run_cnt\":%llu,"
 		"\"jited_bytes\":%u,\"memlock\":%llu}",
@@ -242,7 +226,7 @@ static int cmd_progs(int argc, char *argv[])
 	int i;
 
 	if (collect_all(argc, argv))
-		return BENCH_EXIT_ERR;
+		return EXIT_ERR;
 	printf("{\"progs\":[");
 	for (i = 0; i < nprogs; i++) {
 		if (i)
@@ -251,7 +235,7 @@ static int cmd_progs(int argc, char *argv[])
 			   progs[i].run_cnt);
 	}
 	printf("]}\n");
-	return BENCH_EXIT_OK;
+	return EXIT_OK;
 }
 
 static int cmd_measure(int argc, char *argv[])
@@ -268,27 +252,27 @@ static int cmd_measure(int argc, char *argv[])
 	while ((c = getopt(argc, argv, "+s:o:")) != -1) {
 		switch (c) {
 		case 's':
-			if (!bench_parse_ulong(optarg, 0, 10000, &settle))
-				bench_usage_error("measure: bad -s '%s' "
-						  "(0..10000 ms)",
-						  optarg);
+			if (!parse_ulong(optarg, 0, 10000, &settle))
+				usage_error("measure: bad -s '%s' "
+					    "(0..10000 ms)",
+					    optarg);
 			break;
 		case 'o':
 			out = optarg;
 			break;
 		default:
-			bench_usage_error("measure: unknown option");
+			usage_error("measure: unknown option");
 		}
 	}
 	if (!out)
-		bench_usage_error("measure: -o FILE is required");
+		usage_error("measure: -o FILE is required");
 	for (ncg = 0; optind + ncg < argc; ncg++)
 		if (!strcmp(argv[optind + ncg], "--"))
 			break;
 	if (optind + ncg >= argc || optind + ncg + 1 >= argc)
-		bench_usage_error("measure: want CGROUP_DIR... -- CMD ARGS...");
+		usage_error("measure: want CGROUP_DIR... -- CMD ARGS...");
 	if (collect_all(ncg, argv + optind))
-		return BENCH_EXIT_ERR;
+		return EXIT_ERR;
 
 	memset(&attr, 0, sizeof(attr));
 	attr.enable_stats.type = BPF_STATS_RUN_TIME;
@@ -296,7 +280,7 @@ static int cmd_measure(int argc, char *argv[])
 	if (sfd < 0) {
 		fprintf(stderr, "Error: bench_bpfstat: BPF_ENABLE_STATS: %s\n",
 			strerror(errno));
-		return BENCH_EXIT_ERR;
+		return EXIT_ERR;
 	}
 	for (i = 0; i < nprogs; i++) {
 		prog_info(&progs[i]);
@@ -309,7 +293,7 @@ static int cmd_measure(int argc, char *argv[])
 	if (pid < 0) {
 		fprintf(stderr, "Error: bench_bpfstat: fork: %s\n",
 			strerror(errno));
-		return BENCH_EXIT_ERR;
+		return EXIT_ERR;
 	}
 	if (pid == 0) {
 		close(sfd);
@@ -320,7 +304,7 @@ static int cmd_measure(int argc, char *argv[])
 	}
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
-			return BENCH_EXIT_ERR;
+			return EXIT_ERR;
 	rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	usleep((useconds_t)settle * 1000);
 	for (i = 0; i < nprogs; i++)
@@ -331,7 +315,7 @@ static int cmd_measure(int argc, char *argv[])
 	if (!f) {
 		fprintf(stderr, "Error: bench_bpfstat: %s: %s\n", out,
 			strerror(errno));
-		return BENCH_EXIT_ERR;
+		return EXIT_ERR;
 	}
 	fprintf(f, "{\"status\":%d,\"progs\":[", rc);
 	for (i = 0; i < nprogs; i++) {
@@ -342,7 +326,7 @@ static int cmd_measure(int argc, char *argv[])
 	}
 	fprintf(f, "]}\n");
 	if (fclose(f))
-		return BENCH_EXIT_ERR;
+		return EXIT_ERR;
 	return rc;
 }
 
@@ -452,7 +436,7 @@ static int cmd_maps(int argc, char *argv[])
 	int i, n, j;
 
 	if (collect_all(argc - 1, argv + 1))
-		return BENCH_EXIT_ERR;
+		return EXIT_ERR;
 	for (i = 0; i < nprogs; i++) {
 		for (j = 0; j < (int)progs[i].nr_map_ids; j++)
 			add_map(progs[i].map_ids[j], false);
@@ -473,7 +457,7 @@ static int cmd_maps(int argc, char *argv[])
 		if (i)
 			putchar(',');
 		printf("{\"id\":%u,\"name\":", m->id);
-		json_str(stdout, m->info.name);
+		json_str_esc(stdout, m->info.name, strlen(m->info.name), false);
 		printf(",\"type\":\"%s\",\"max_entries\":%u,\"key_size\":%u,"
 		       "\"value_size\":%u,\"inner\":%s,\"memlock\":%llu}",
 		       map_type_name(m->info.type), m->info.max_entries,
@@ -483,7 +467,7 @@ static int cmd_maps(int argc, char *argv[])
 	printf("],\"maps_memlock\":%llu,\"progs\":%d,\"progs_memlock\":%llu,"
 	       "\"progs_jited_bytes\":%llu}\n",
 	       total, nprogs, ptotal, jtotal);
-	return BENCH_EXIT_OK;
+	return EXIT_OK;
 }
 
 /* The child of calibrate: join the cgroup, make and close COUNT sockets. */
@@ -493,14 +477,14 @@ calibrate_child(const char *dir, unsigned long count)
 	unsigned long i;
 	int fd;
 
-	bench_join_cgroup(dir);
+	join_cgroup(dir);
 	for (i = 0; i < count; i++) {
 		fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)
-			_exit(BENCH_EXIT_ERR);
+			_exit(EXIT_ERR);
 		close(fd);
 	}
-	_exit(BENCH_EXIT_OK);
+	_exit(EXIT_OK);
 }
 
 static int cmd_calibrate(int argc, char *argv[])
@@ -514,7 +498,7 @@ static int cmd_calibrate(int argc, char *argv[])
 	};
 	unsigned long count = 20000;
 	int c, cfd = -1, pfd = -1, lfd = -1, sfd = -1, status;
-	int rc = BENCH_EXIT_ERR;
+	int rc = EXIT_ERR;
 	struct prog p;
 	union bpf_attr attr;
 	const char *dir;
@@ -522,18 +506,17 @@ static int cmd_calibrate(int argc, char *argv[])
 
 	optind = 1;
 	while ((c = getopt(argc, argv, "+N:")) != -1) {
-		if (c != 'N' || !bench_parse_ulong(optarg, 1, 10000000, &count))
-			bench_usage_error("calibrate: want [-N COUNT] "
-					  "CGROUP_DIR");
+		if (c != 'N' || !parse_ulong(optarg, 1, 10000000, &count))
+			usage_error("calibrate: want [-N COUNT] CGROUP_DIR");
 	}
 	if (argc - optind != 1)
-		bench_usage_error("calibrate: want [-N COUNT] CGROUP_DIR");
+		usage_error("calibrate: want [-N COUNT] CGROUP_DIR");
 	dir = argv[optind];
 	cfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cfd < 0) {
 		fprintf(stderr, "Error: bench_bpfstat: open %s: %s\n", dir,
 			strerror(errno));
-		return BENCH_EXIT_ERR;
+		return EXIT_ERR;
 	}
 
 	memset(&attr, 0, sizeof(attr));
@@ -589,7 +572,7 @@ static int cmd_calibrate(int argc, char *argv[])
 	printf("{\"calls\":%llu,\"run_time_ns\":%llu,\"ns_per_call\":%.1f}\n",
 	       (unsigned long long)p.run_cnt, (unsigned long long)p.run_time_ns,
 	       p.run_cnt ? (double)p.run_time_ns / (double)p.run_cnt : 0.0);
-	rc = BENCH_EXIT_OK;
+	rc = EXIT_OK;
 out:
 	if (sfd >= 0)
 		close(sfd);
@@ -612,14 +595,14 @@ static void usage(FILE *f)
 
 int main(int argc, char *argv[])
 {
-	bench_prog = "bench_bpfstat";
+	usage_error_prog = "bench_bpfstat";
 	if (argc < 2) {
 		usage(stderr);
-		return BENCH_EXIT_USAGE;
+		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(stdout);
-		return BENCH_EXIT_OK;
+		return EXIT_OK;
 	}
 	if (!strcmp(argv[1], "progs"))
 		return cmd_progs(argc - 2, argv + 2);
@@ -629,7 +612,6 @@ int main(int argc, char *argv[])
 		return cmd_maps(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "calibrate"))
 		return cmd_calibrate(argc - 1, argv + 1);
-	bench_usage_error("unknown command '%s' (progs, measure, maps, "
-			  "calibrate)",
-			  argv[1]);
+	usage_error("unknown command '%s' (progs, measure, maps, calibrate)",
+		    argv[1]);
 }

@@ -29,7 +29,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 
-#include "bench.h"
+#include "toolkit.h"
 
 #define CHUNK (128 * 1024)
 #define MAX_BYTES (64ull << 30)
@@ -64,7 +64,7 @@ static int report(unsigned long long bytes, uint64_t ns, uint64_t cpu,
 		printf("\"error\":\"%s\"}\n", ename ? ename : "unknown");
 	else
 		printf("\"error\":null}\n");
-	return err ? BENCH_EXIT_ERR : BENCH_EXIT_OK;
+	return err ? EXIT_ERR : EXIT_OK;
 }
 
 static void usage(FILE *f)
@@ -79,8 +79,8 @@ static void usage(FILE *f)
 int main(int argc, char *argv[])
 {
 	unsigned long long want = 256ull << 20, sent = 0;
-	unsigned long seconds = 10, v;
-	const char *cg = NULL, *ns = NULL, *cpu = NULL;
+	unsigned long seconds = 10;
+	struct place pl = { 0 };
 	struct sockaddr_in dst;
 	struct pollfd pfd;
 	uint64_t start, deadline, end, cpu0;
@@ -89,54 +89,35 @@ int main(int argc, char *argv[])
 	int fd, c, err = 0;
 	ssize_t n;
 
-	bench_prog = "bench_bulk";
-	while ((c = getopt(argc, argv, "+c:n:C:b:T:h")) != -1) {
+	usage_error_prog = "bench_bulk";
+	while ((c = place_getopt(argc, argv, "+c:n:C:b:T:h", NULL, &pl)) !=
+	       -1) {
 		switch (c) {
-		case 'c':
-			cg = optarg;
-			break;
-		case 'n':
-			ns = optarg;
-			break;
-		case 'C':
-			cpu = optarg;
-			break;
 		case 'b':
-			if (!bench_parse_ulong(optarg, 1, MAX_BYTES, &v))
-				bench_usage_error("bad -b '%s' (1..%llu)",
-						  optarg, MAX_BYTES);
-			want = v;
+			want = opt_ulong(c, optarg, 1, MAX_BYTES);
 			break;
 		case 'T':
-			if (!bench_parse_ulong(optarg, 1, MAX_SECONDS,
-					       &seconds))
-				bench_usage_error("bad -T '%s' (1..%lu)",
-						  optarg, MAX_SECONDS);
+			seconds = opt_ulong(c, optarg, 1, MAX_SECONDS);
 			break;
 		case 'h':
 			usage(stdout);
-			return BENCH_EXIT_OK;
+			return EXIT_OK;
 		default:
 			usage(stderr);
-			return BENCH_EXIT_USAGE;
+			return EXIT_USAGE;
 		}
 	}
 	if (argc - optind != 2)
-		bench_usage_error("want HOST PORT (try -h)");
-	if (!bench_parse_host_and_port(argv[optind], argv[optind + 1], &dst))
-		bench_usage_error("bad destination '%s' '%s'", argv[optind],
-				  argv[optind + 1]);
+		usage_error("want HOST PORT (try -h)");
+	if (!parse_ipv4_and_port(argv[optind], argv[optind + 1], &dst))
+		usage_error("bad destination '%s' '%s'", argv[optind],
+			    argv[optind + 1]);
 	data = malloc(CHUNK);
 	if (!data)
-		bench_usage_error("no memory");
+		usage_error("no memory");
 	memset(data, 'x', CHUNK);
 
-	if (cpu)
-		bench_pin_cpu(cpu);
-	if (cg)
-		bench_join_cgroup(cg);
-	if (ns)
-		bench_join_netns(ns);
+	place_process(&pl, false);
 	signal(SIGPIPE, SIG_IGN);
 
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -146,7 +127,7 @@ int main(int argc, char *argv[])
 		return report(0, 0, 0, false, errno);
 
 	cpu0 = cpu_ns();
-	start = bench_now_ns();
+	start = now_ns();
 	deadline = start + (uint64_t)seconds * 1000000000ull;
 	while (sent < want) {
 		size_t len = want - sent < CHUNK ? (size_t)(want - sent) :
@@ -162,7 +143,7 @@ int main(int argc, char *argv[])
 		sent += (unsigned long long)n;
 		/* the clock every 64 writes or so is plenty */
 		if ((sent & ((64ull * CHUNK) - 1)) < (unsigned long long)n &&
-		    bench_now_ns() > deadline) {
+		    now_ns() > deadline) {
 			timeout = true;
 			break;
 		}
@@ -189,7 +170,7 @@ int main(int argc, char *argv[])
 			break;
 		}
 	}
-	end = bench_now_ns();
+	end = now_ns();
 	cpu0 = cpu_ns() - cpu0;
 	close(fd);
 	free(data);

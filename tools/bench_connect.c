@@ -28,7 +28,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
-#include "bench.h"
+#include "toolkit.h"
 
 #define MAX_COUNT 10000000ul
 #define MAX_WARMUP 1000000ul
@@ -109,72 +109,51 @@ static void usage(FILE *f)
 int main(int argc, char *argv[])
 {
 	unsigned long count = 1000, warmup = 100, seconds = 60;
-	const char *cg = NULL, *ns = NULL, *cpu = NULL;
+	struct place pl = { 0 };
 	struct sigaction sa = { .sa_handler = on_alarm };
 	uint64_t t0, t1, start, sum = 0, *lat;
 	struct sockaddr_in dst;
 	unsigned long i, ok = 0, done_warmup = 0;
-	char ebuf[32];
 	const char *ename = NULL;
 	int c, err = 0;
 
-	bench_prog = "bench_connect";
-	while ((c = getopt(argc, argv, "+c:n:C:N:w:T:h")) != -1) {
+	usage_error_prog = "bench_connect";
+	while ((c = place_getopt(argc, argv, "+c:n:C:N:w:T:h", NULL, &pl)) !=
+	       -1) {
 		switch (c) {
-		case 'c':
-			cg = optarg;
-			break;
-		case 'n':
-			ns = optarg;
-			break;
-		case 'C':
-			cpu = optarg;
-			break;
 		case 'N':
-			if (!bench_parse_ulong(optarg, 1, MAX_COUNT, &count))
-				bench_usage_error("bad -N '%s' (1..%lu)",
-						  optarg, MAX_COUNT);
+			count = opt_ulong(c, optarg, 1, MAX_COUNT);
 			break;
 		case 'w':
-			if (!bench_parse_ulong(optarg, 0, MAX_WARMUP, &warmup))
-				bench_usage_error("bad -w '%s' (0..%lu)",
-						  optarg, MAX_WARMUP);
+			warmup = opt_ulong(c, optarg, 0, MAX_WARMUP);
 			break;
 		case 'T':
-			if (!bench_parse_ulong(optarg, 1, MAX_SECONDS,
-					       &seconds))
-				bench_usage_error("bad -T '%s' (1..%lu)",
-						  optarg, MAX_SECONDS);
+			seconds = opt_ulong(c, optarg, 1, MAX_SECONDS);
 			break;
 		case 'h':
 			usage(stdout);
-			return BENCH_EXIT_OK;
+			return EXIT_OK;
 		default:
 			usage(stderr);
-			return BENCH_EXIT_USAGE;
+			return EXIT_USAGE;
 		}
 	}
 	if (argc - optind != 2)
-		bench_usage_error("want HOST PORT (try -h)");
-	if (!bench_parse_host_and_port(argv[optind], argv[optind + 1], &dst))
-		bench_usage_error("bad destination '%s' '%s' (want an IPv4 "
-				  "literal and a port)",
-				  argv[optind], argv[optind + 1]);
+		usage_error("want HOST PORT (try -h)");
+	if (!parse_ipv4_and_port(argv[optind], argv[optind + 1], &dst))
+		usage_error("bad destination '%s' '%s' (want an IPv4 "
+			    "literal and a port)",
+			    argv[optind], argv[optind + 1]);
 	lat = calloc(count, sizeof(*lat));
 	if (!lat)
-		bench_usage_error("no memory for %lu samples", count);
+		usage_error("no memory for %lu samples", count);
 
-	if (cpu)
-		bench_pin_cpu(cpu);
-	if (cg)
-		bench_join_cgroup(cg);
-	if (ns)
-		bench_join_netns(ns);
+	place_process(&pl, false);
 
 	/* no SA_RESTART: the alarm interrupts a blocked connect() */
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGALRM, &sa, NULL))
-		bench_usage_error("sigaction: %s", strerror(errno));
+		usage_error("sigaction: %s", strerror(errno));
 	alarm((unsigned int)seconds);
 
 	for (i = 0; i < warmup && !timed_out; i++) {
@@ -183,27 +162,22 @@ int main(int argc, char *argv[])
 			break;
 		done_warmup++;
 	}
-	start = bench_now_ns();
+	start = now_ns();
 	for (i = 0; i < count && !err && !timed_out; i++) {
-		t0 = bench_now_ns();
+		t0 = now_ns();
 		err = one_connect(&dst);
-		t1 = bench_now_ns();
+		t1 = now_ns();
 		if (err)
 			break;
 		lat[ok++] = t1 - t0;
 		sum += t1 - t0;
 	}
-	t1 = bench_now_ns();
+	t1 = now_ns();
 	alarm(0);
 	if (err == EINTR && timed_out)
 		err = 0;
-	if (err) {
-		ename = strerrorname_np(err);
-		if (!ename) {
-			snprintf(ebuf, sizeof(ebuf), "E%d", err);
-			ename = ebuf;
-		}
-	}
+	if (err)
+		ename = errname(err);
 
 	qsort(lat, ok, sizeof(*lat), cmp_u64);
 	printf("{\"n\":%lu,\"ok\":%lu,\"connects\":%lu,\"elapsed_ns\":%llu,"
@@ -221,5 +195,5 @@ int main(int argc, char *argv[])
 		printf("\"error\":null,");
 	printf("\"timeout\":%s}\n", timed_out ? "true" : "false");
 	free(lat);
-	return ok == count ? BENCH_EXIT_OK : BENCH_EXIT_ERR;
+	return ok == count ? EXIT_OK : EXIT_ERR;
 }

@@ -13,7 +13,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
-#include "bench.h"
+#include "toolkit.h"
 
 int main(int argc, char *argv[])
 {
@@ -23,20 +23,20 @@ int main(int argc, char *argv[])
 	pid_t pid;
 	FILE *f;
 
-	bench_prog = "bench_rss";
+	usage_error_prog = "bench_rss";
 	if (argc == 2 &&
 	    (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		printf("usage: bench_rss -o FILE CMD ARGS...\n");
-		return BENCH_EXIT_OK;
+		return EXIT_OK;
 	}
 	if (argc < 4 || strcmp(argv[1], "-o"))
-		bench_usage_error("usage: bench_rss -o FILE CMD ARGS...");
-	t0 = bench_now_ns();
+		usage_error("usage: bench_rss -o FILE CMD ARGS...");
+	t0 = now_ns();
 	pid = fork();
 	if (pid < 0) {
 		fprintf(stderr, "Error: bench_rss: fork: %s\n",
 			strerror(errno));
-		return BENCH_EXIT_ERR;
+		return EXIT_ERR;
 	}
 	if (pid == 0) {
 		execvp(argv[3], argv + 3);
@@ -46,18 +46,18 @@ int main(int argc, char *argv[])
 	}
 	while (wait4(pid, &status, 0, &ru) < 0)
 		if (errno != EINTR)
-			return BENCH_EXIT_ERR;
-	t1 = bench_now_ns();
+			return EXIT_ERR;
+	t1 = now_ns();
 	rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	f = fopen(argv[2], "we");
 	if (!f) {
 		fprintf(stderr, "Error: bench_rss: %s: %s\n", argv[2],
 			strerror(errno));
-		return BENCH_EXIT_ERR;
+		return EXIT_ERR;
 	}
 	fprintf(f, "{\"maxrss_kb\":%ld,\"status\":%d,\"elapsed_ms\":%llu}\n",
 		ru.ru_maxrss, rc, (unsigned long long)((t1 - t0) / 1000000));
 	if (fclose(f))
-		return BENCH_EXIT_ERR;
+		return EXIT_ERR;
 	return rc;
 }

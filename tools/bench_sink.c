@@ -24,7 +24,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
-#include "bench.h"
+#include "toolkit.h"
 
 /* <linux/netfilter_ipv4.h> */
 #define BS_SO_ORIGINAL_DST 80
@@ -78,22 +78,21 @@ static void add_listener(const char *arg, bool orig)
 	int one = 1;
 
 	if (nls == MAX_LISTENERS)
-		bench_usage_error("at most %d listeners", MAX_LISTENERS);
-	if (!bench_parse_hostport(arg, &sin))
-		bench_usage_error("bad listen address '%s' (want IP:PORT)",
-				  arg);
+		usage_error("at most %d listeners", MAX_LISTENERS);
+	if (!parse_ipv4_port(arg, 0, &sin))
+		usage_error("bad listen address '%s' (want IP:PORT)", arg);
 	l = &ls[nls++];
 	l->orig = orig;
 	snprintf(l->label, sizeof(l->label), "%s", arg);
 	l->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (l->fd < 0)
-		bench_usage_error("socket: %s", strerror(errno));
+		usage_error("socket: %s", strerror(errno));
 	if (setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
-		bench_usage_error("SO_REUSEADDR: %s", strerror(errno));
+		usage_error("SO_REUSEADDR: %s", strerror(errno));
 	if (bind(l->fd, (struct sockaddr *)&sin, sizeof(sin)))
-		bench_usage_error("bind %s: %s", arg, strerror(errno));
+		usage_error("bind %s: %s", arg, strerror(errno));
 	if (listen(l->fd, 4096))
-		bench_usage_error("listen %s: %s", arg, strerror(errno));
+		usage_error("listen %s: %s", arg, strerror(errno));
 }
 
 static bool track(int fd, int owner)
@@ -196,55 +195,41 @@ int main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *cg = NULL, *ns = NULL, *cpu = NULL;
+	struct place pl = { 0 };
 	const char *largs[MAX_LISTENERS];
 	bool lorig[MAX_LISTENERS];
 	struct epoll_event evs[MAX_EVENTS], ev;
 	struct sigaction sa = { .sa_handler = on_signal };
-	int nargs = 0, c, i, n, ep, rc = BENCH_EXIT_OK;
+	int nargs = 0, c, i, n, ep, rc = EXIT_OK;
 
-	bench_prog = "bench_sink";
-	while ((c = getopt_long(argc, argv, "+c:n:C:h", lopts, NULL)) != -1) {
+	usage_error_prog = "bench_sink";
+	while ((c = place_getopt(argc, argv, "+c:n:C:h", lopts, &pl)) != -1) {
 		switch (c) {
-		case 'c':
-			cg = optarg;
-			break;
-		case 'n':
-			ns = optarg;
-			break;
-		case 'C':
-			cpu = optarg;
-			break;
 		case 'l':
 		case 'o':
 			if (nargs == MAX_LISTENERS)
-				bench_usage_error("at most %d listeners",
-						  MAX_LISTENERS);
+				usage_error("at most %d listeners",
+					    MAX_LISTENERS);
 			largs[nargs] = optarg;
 			lorig[nargs++] = c == 'o';
 			break;
 		case 'h':
 			usage(stdout);
-			return BENCH_EXIT_OK;
+			return EXIT_OK;
 		default:
 			usage(stderr);
-			return BENCH_EXIT_USAGE;
+			return EXIT_USAGE;
 		}
 	}
 	if (optind != argc)
-		bench_usage_error("unexpected argument '%s'", argv[optind]);
+		usage_error("unexpected argument '%s'", argv[optind]);
 	if (!nargs)
-		bench_usage_error("no listener (--listen or --orig)");
+		usage_error("no listener (--listen or --orig)");
 	buf = malloc(RECV_BUF);
 	if (!buf)
-		bench_usage_error("no memory");
+		usage_error("no memory");
 
-	if (cpu)
-		bench_pin_cpu(cpu);
-	if (cg)
-		bench_join_cgroup(cg);
-	if (ns)
-		bench_join_netns(ns);
+	place_process(&pl, false);
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
@@ -254,13 +239,13 @@ int main(int argc, char *argv[])
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
-		bench_usage_error("epoll_create1: %s", strerror(errno));
+		usage_error("epoll_create1: %s", strerror(errno));
 	for (i = 0; i < nargs; i++) {
 		add_listener(largs[i], lorig[i]);
 		ev.events = EPOLLIN;
 		ev.data.u64 = (uint64_t)(nls - 1);
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, ls[nls - 1].fd, &ev))
-			bench_usage_error("epoll_ctl: %s", strerror(errno));
+			usage_error("epoll_ctl: %s", strerror(errno));
 	}
 	printf("READY\n");
 	fflush(stdout);
@@ -277,7 +262,7 @@ int main(int argc, char *argv[])
 			}
 			fprintf(stderr, "Error: bench_sink: epoll_wait: %s\n",
 				strerror(errno));
-			rc = BENCH_EXIT_ERR;
+			rc = EXIT_ERR;
 			break;
 		}
 		for (i = 0; i < n; i++) {

@@ -52,9 +52,9 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 
-#define EXIT_OK		0
+#include "toolkit.h"
+
 #define EXIT_FAIL	1
-#define EXIT_USAGE	2
 
 #define MAX_REQUESTS	1000000
 #define MAX_CONCURRENCY	1024
@@ -76,19 +76,6 @@ static const char *prog = "loadgen";
 /* Helpers                                                                 */
 /* ---------------------------------------------------------------------- */
 
-static void __attribute__((format(printf, 1, 2), noreturn))
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("Error: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs(" (loadgen --help)\n", stderr);
-	exit(EXIT_USAGE);
-}
-
 static void __attribute__((format(printf, 1, 2))) warnx(const char *fmt, ...)
 {
 	va_list ap;
@@ -98,30 +85,6 @@ static void __attribute__((format(printf, 1, 2))) warnx(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static bool parse_ulong(const char *s, unsigned long min, unsigned long max,
-			unsigned long *out)
-{
-	unsigned long v;
-	char *end;
-
-	if (!s || *s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
 }
 
 static bool parse_fraction(const char *s, double *out)
@@ -136,31 +99,6 @@ static bool parse_fraction(const char *s, double *out)
 	if (errno || *end || !(v >= 0.0 && v <= 1.0))
 		return false;
 	*out = v;
-	return true;
-}
-
-/* "a.b.c.d:port" into sa; port 0 only when allow_zero. */
-static bool parse_ipport(const char *s, bool allow_zero, struct sockaddr_in *sa)
-{
-	char ip[INET_ADDRSTRLEN];
-	const char *colon = strrchr(s, ':');
-	unsigned long port;
-	size_t n;
-
-	if (!colon)
-		return false;
-	n = (size_t)(colon - s);
-	if (!n || n >= sizeof(ip))
-		return false;
-	memcpy(ip, s, n);
-	ip[n] = '\0';
-	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
-	if (inet_pton(AF_INET, ip, &sa->sin_addr) != 1)
-		return false;
-	if (!parse_ulong(colon + 1, allow_zero ? 0 : 1, 65535, &port))
-		return false;
-	sa->sin_port = htons((uint16_t)port);
 	return true;
 }
 
@@ -636,7 +574,7 @@ static int do_serve(int argc, char **argv)
 	}
 	if (optind < argc)
 		usage_error("serve: unexpected argument '%s'", argv[optind]);
-	if (!listen_at || !parse_ipport(listen_at, true, &sa))
+	if (!listen_at || !parse_ipv4_port(listen_at, 0, &sa))
 		usage_error("serve: --listen IP:PORT needed (IPv4, port 0-65535)");
 	raise_nofile();
 
@@ -1347,7 +1285,7 @@ static int do_client(int argc, char **argv)
 		switch (c) {
 		case 'c':
 			cl.target = optarg;
-			if (!parse_ipport(optarg, false, &cl.dst))
+			if (!parse_ipv4_port(optarg, 1, &cl.dst))
 				usage_error("--connect '%s': want IPv4:PORT", optarg);
 			break;
 		case 'H':
@@ -1474,6 +1412,7 @@ static int do_client(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	usage_error_hint = " (loadgen --help)";
 	if (argc >= 2 && !strcmp(argv[1], "serve"))
 		return do_serve(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "client"))

@@ -59,6 +59,8 @@
 #include <linux/if_tun.h>
 #include <linux/io_uring.h>
 
+#include "toolkit.h"
+
 #ifndef CLONE_INTO_CGROUP
 #define CLONE_INTO_CGROUP	0x200000000ULL
 #endif
@@ -71,7 +73,6 @@
 
 #define EXIT_REACHED	0
 #define EXIT_NOT	1
-#define EXIT_USAGE	2
 
 #define MAX_LINE	1024
 #define MAX_LISTEN	64
@@ -97,55 +98,6 @@ struct result {
 static struct result R;
 static const char *case_name = "-";
 static const char *via;		/* fork, exec, double-fork: who ran the case */
-
-static void __attribute__((format(printf, 1, 2), noreturn))
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("Error: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(EXIT_USAGE);
-}
-
-static const char *errname(int e)
-{
-	static char buf[16];
-	const char *n = strerrorname_np(e);
-
-	if (n)
-		return n;
-	snprintf(buf, sizeof(buf), "E%d", e);
-	return buf;
-}
-
-/* A JSON string (bytes >= 0x7f as \u00XX: always valid JSON) into f. */
-static void json_str(FILE *f, const char *s, size_t n)
-{
-	size_t i;
-
-	fputc('"', f);
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\r')
-			fputs("\\r", f);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
 
 /* Appends ,"key":"value" to the result. */
 static void extra_str(const char *key, const char *val)
@@ -282,72 +234,13 @@ static int emit(void)
 /* Time, addresses, I/O                                                    */
 /* ---------------------------------------------------------------------- */
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int left_ms(int64_t deadline)
-{
-	int64_t left = deadline - now_ms();
-
-	if (left < 0)
-		return 0;
-	return left > INT_MAX ? INT_MAX : (int)left;
-}
-
-/* 1 ready, 0 timeout, -1 error (errno). */
-static int wait_fd(int fd, short events, int64_t deadline)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	int r;
-
-	for (;;) {
-		p.revents = 0;
-		r = poll(&p, 1, left_ms(deadline));
-		if (r > 0)
-			return 1;
-		if (r == 0)
-			return 0;
-		if (errno != EINTR)
-			return -1;
-	}
-}
-
-static bool parse_ulong(const char *s, unsigned long min, unsigned long max,
-			unsigned long *out)
-{
-	unsigned long v;
-	char *end;
-
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
-		return false;
-	errno = 0;
-	v = strtoul(s, &end, 0);
-	if (errno || *end || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 static uint16_t parse_port(const char *s)
 {
 	unsigned long v;
 
-	if (!parse_ulong(s, 0, 65535, &v))
+	if (!parse_num(s, 0, 0, 65535, &v))
 		usage_error("%s: bad port '%s'", case_name, s);
 	return (uint16_t)v;
-}
-
-static void map_v4(struct in_addr a4, struct in6_addr *a6)
-{
-	memset(a6, 0, sizeof(*a6));
-	a6->s6_addr[10] = 0xff;
-	a6->s6_addr[11] = 0xff;
-	memcpy(&a6->s6_addr[12], &a4, 4);
 }
 
 /*
@@ -401,7 +294,7 @@ static void parse_dst(const char *host, uint16_t port, bool v6,
 	}
 	sin6->sin6_family = AF_INET6;
 	sin6->sin6_port = htons(port);
-	map_v4(a4, &sin6->sin6_addr);
+	map_v4(&a4, &sin6->sin6_addr);
 	*len = sizeof(*sin6);
 }
 
@@ -410,17 +303,11 @@ static bool parse_hostport(const char *s, bool v6, struct sockaddr_storage *ss,
 			   socklen_t *len)
 {
 	char host[256];
-	const char *colon = strrchr(s, ':');
+	const char *p = split_hostport(s, host, sizeof(host));
 	unsigned long port;
-	size_t hl;
 
-	if (!colon || !parse_ulong(colon + 1, 0, 65535, &port))
+	if (!p || !parse_num(p, 0, 0, 65535, &port))
 		return false;
-	hl = (size_t)(colon - s);
-	if (!hl || hl >= sizeof(host))
-		return false;
-	memcpy(host, s, hl);
-	host[hl] = '\0';
 	if (strchr(host, ':') && host[0] != '[')
 		return false;
 	parse_dst(host, (uint16_t)port, v6, ss, len);
@@ -429,21 +316,10 @@ static bool parse_hostport(const char *s, bool v6, struct sockaddr_storage *ss,
 
 static void fmt_addr(const struct sockaddr_storage *ss, char *out, size_t len)
 {
-	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-	char ip[INET6_ADDRSTRLEN];
-
-	if (ss->ss_family == AF_INET) {
-		inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
-		snprintf(out, len, "%s:%u", ip, ntohs(sin->sin_port));
-	} else if (ss->ss_family == AF_INET6) {
-		inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
-		snprintf(out, len, "[%s]:%u", ip, ntohs(sin6->sin6_port));
-	} else if (ss->ss_family == AF_UNIX) {
+	if (ss->ss_family == AF_UNIX)
 		snprintf(out, len, "unix");
-	} else {
-		snprintf(out, len, "family=%d", ss->ss_family);
-	}
+	else
+		fmt_sockaddr(ss, false, out, len);
 }
 
 /* The socket's local and peer addresses, as extra fields. */
@@ -652,7 +528,7 @@ static int parse_proto(const char *s)
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (!strcmp(s, t[i].name))
 			return t[i].proto;
-	if (!parse_ulong(s, 0, 65535, &v))
+	if (!parse_num(s, 0, 0, 65535, &v))
 		usage_error("%s: bad protocol '%s'", case_name, s);
 	return (int)v;
 }
@@ -672,7 +548,7 @@ static int parse_opts(struct opts *o, int argc, char **argv, int npos,
 	while ((c = getopt_long(argc, argv, ":", common_opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_TIMEOUT:
-			if (!parse_ulong(optarg, 1, 600000, &o->timeout))
+			if (!parse_num(optarg, 0, 1, 600000, &o->timeout))
 				usage_error("%s: bad --timeout '%s'", case_name,
 					    optarg);
 			break;
@@ -695,7 +571,7 @@ static int parse_opts(struct opts *o, int argc, char **argv, int npos,
 			o->broadcast = true;
 			break;
 		case OPT_MARK:
-			if (!parse_ulong(optarg, 0, UINT32_MAX, &v))
+			if (!parse_num(optarg, 0, 0, UINT32_MAX, &v))
 				usage_error("%s: bad --mark '%s'", case_name,
 					    optarg);
 			o->mark = (unsigned int)v;
@@ -735,7 +611,7 @@ static int parse_opts(struct opts *o, int argc, char **argv, int npos,
 			o->proto = parse_proto(optarg);
 			break;
 		case OPT_FD:
-			if (!parse_ulong(optarg, 0, 1023, &v))
+			if (!parse_num(optarg, 0, 0, 1023, &v))
 				usage_error("%s: bad --fd '%s'", case_name,
 					    optarg);
 			o->fd = (int)v;
@@ -1065,7 +941,7 @@ static int ring_run(struct ring *r, const struct io_uring_sqe *sqe,
 		head = __atomic_load_n(r->cq_head, __ATOMIC_RELAXED);
 		if (head != __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE))
 			break;
-		if (poll(&p, 1, left_ms(deadline)) == 0)
+		if (poll(&p, 1, remaining_ms(deadline)) == 0)
 			return -ETIMEDOUT;
 	}
 	*res = r->cqes[head & *r->cq_mask].res;
@@ -1733,25 +1609,6 @@ static int case_unix(int argc, char **argv)
 /* Cgroups, bpffs, inherited sockets                                       */
 /* ---------------------------------------------------------------------- */
 
-/* Writes our pid to DIR/cgroup.procs; 0 or an errno. */
-static int join_cgroup_dir(const char *dir)
-{
-	char path[PATH_MAX], pid[32];
-	int fd, n, e = 0;
-
-	if (snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >=
-	    (int)sizeof(path))
-		return ENAMETOOLONG;
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
-	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-	if (write(fd, pid, (size_t)n) != n)
-		e = errno ? errno : EIO;
-	close(fd);
-	return e;
-}
-
 /*
  * escape CGDIR HOST PORT: move ourselves into CGDIR (the cgroup2 root, the
  * proxy's cgroup, a child of our own), then a TCP exchange with HOST PORT.
@@ -1764,7 +1621,7 @@ static int case_escape(int argc, char **argv)
 	int i = parse_opts(&o, argc, argv, 3, "CGDIR HOST PORT"), e;
 
 	parse_dst(argv[i + 1], parse_port(argv[i + 2]), o.v6, &dst, &dlen);
-	e = join_cgroup_dir(argv[i]);
+	e = cgroup_enter(argv[i], NULL);
 	extra_str("escape", e ? errname(e) : "moved");
 	return tcp_exchange(&o, &dst, dlen, NULL, 0);
 }
@@ -1985,7 +1842,7 @@ static int case_presock(int argc, char **argv)
 		return fail("socket", errno);
 	self_cgroup(before, sizeof(before));
 	extra_str("socket_cgroup", before);
-	e = join_cgroup_dir(o.join);
+	e = cgroup_enter(o.join, NULL);
 	if (e) {
 		close(fd);
 		return fail("join", e);
@@ -2010,7 +1867,7 @@ static int case_pass_fd(int argc, char **argv)
 		udp = true;
 		k++;
 	}
-	if (argc - k < 2 || !parse_ulong(argv[k], 3, 1023, &want))
+	if (argc - k < 2 || !parse_num(argv[k], 0, 3, 1023, &want))
 		usage_error("%s: want [--udp] FD CMD ARGS... (FD 3..1023)",
 			    case_name);
 	fd = socket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, 0);
@@ -2484,7 +2341,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	const char *cg = NULL, *ns = NULL;
+	struct place pl = { 0 };
 	unsigned long uid = 0;
 	bool have_uid = false;
 	int c, e;
@@ -2492,16 +2349,10 @@ int main(int argc, char **argv)
 	via = getenv("NFATTACK_VIA");
 	unsetenv("NFATTACK_VIA");
 	opterr = 0;
-	while ((c = getopt(argc, argv, "+:c:n:u:h")) != -1) {
+	while ((c = place_getopt(argc, argv, "+:c:n:u:h", NULL, &pl)) != -1) {
 		switch (c) {
-		case 'c':
-			cg = optarg;
-			break;
-		case 'n':
-			ns = optarg;
-			break;
 		case 'u':
-			if (!parse_ulong(optarg, 0, UINT32_MAX - 1, &uid))
+			if (!parse_num(optarg, 0, 0, UINT32_MAX - 1, &uid))
 				usage_error("bad -u '%s'", optarg);
 			have_uid = true;
 			break;
@@ -2519,21 +2370,18 @@ int main(int argc, char **argv)
 	case_name = argv[optind];
 	signal(SIGPIPE, SIG_IGN);
 
-	if (cg) {
-		e = join_cgroup_dir(cg);
+	if (pl.cgroup) {
+		e = cgroup_enter(pl.cgroup, NULL);
 		if (e) {
 			fail("cgroup", e);
 			return emit();
 		}
 	}
-	if (ns) {
+	if (pl.netns) {
 		char path[PATH_MAX];
 		int fd;
 
-		if (strchr(ns, '/'))
-			snprintf(path, sizeof(path), "%s", ns);
-		else
-			snprintf(path, sizeof(path), "/run/netns/%s", ns);
+		netns_path(pl.netns, path, sizeof(path));
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			usage_error("-n: open %s: %s", path, strerror(errno));

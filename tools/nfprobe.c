@@ -39,13 +39,12 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "toolkit.h"
+
 /* <linux/netfilter_ipv4.h> and <linux/netfilter_ipv6/ip6_tables.h> */
 #define NFP_SO_ORIGINAL_DST	80
 #define NFP_IP6T_SO_ORIGINAL_DST	80
 
-#define EXIT_OK		0
-#define EXIT_ERR	1
-#define EXIT_USAGE	2
 #define EXIT_TIMEOUT	3
 
 #define MAX_LISTENERS	64
@@ -63,19 +62,10 @@ static const char *prog = "nfprobe";
 /* Small helpers                                                           */
 /* ---------------------------------------------------------------------- */
 
-static void __attribute__((format(printf, 1, 2), noreturn))
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("Error: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(EXIT_USAGE);
-}
-
+/*
+ * The errnos nfprobe names; any other prints as E<n> (where errname() would
+ * give glibc's name).
+ */
 static const struct {
 	int num;
 	const char *name;
@@ -119,58 +109,14 @@ static const char *errno_name(int e, char *buf, size_t len)
 	return buf;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int remaining_ms(int64_t deadline)
-{
-	int64_t left = deadline - now_ms();
-
-	if (left < 0)
-		return 0;
-	if (left > INT_MAX)
-		return INT_MAX;
-	return (int)left;
-}
-
-/* Decimal number in [min, max], the whole string. */
-static bool parse_ulong(const char *s, unsigned long min, unsigned long max,
-			unsigned long *out)
-{
-	unsigned long v;
-	char *end;
-
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
-		return false;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 static bool parse_port(const char *s, uint16_t *port)
 {
 	unsigned long v;
 
-	if (!parse_ulong(s, 0, 65535, &v))
+	if (!parse_num(s, 10, 0, 65535, &v))
 		return false;
 	*port = (uint16_t)v;
 	return true;
-}
-
-static void map_v4(const struct in_addr *a4, struct in6_addr *a6)
-{
-	memset(a6, 0, sizeof(*a6));
-	a6->s6_addr[10] = 0xff;
-	a6->s6_addr[11] = 0xff;
-	memcpy(&a6->s6_addr[12], a4, 4);
 }
 
 /*
@@ -229,17 +175,13 @@ static bool parse_hostport(const char *s, int family,
 			   struct sockaddr_storage *ss, socklen_t *len)
 {
 	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon = strrchr(s, ':');
+	const char *p = split_hostport(s, host, sizeof(host));
 	size_t hl;
 	uint16_t port;
 
-	if (!colon || !parse_port(colon + 1, &port))
+	if (!p || !parse_port(p, &port))
 		return false;
-	hl = (size_t)(colon - s);
-	if (hl == 0 || hl >= sizeof(host))
-		return false;
-	memcpy(host, s, hl);
-	host[hl] = '\0';
+	hl = strlen(host);
 	if (host[0] == '[') {
 		if (host[hl - 1] != ']' || family == AF_INET)
 			return false;
@@ -249,65 +191,6 @@ static bool parse_hostport(const char *s, int family,
 	if (!parse_ip(host, false, port, ss, len))
 		return false;
 	return family == AF_UNSPEC || ss->ss_family == family;
-}
-
-static bool is_v4_mapped(const struct in6_addr *a)
-{
-	static const uint8_t pfx[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-					 0xff, 0xff };
-
-	return memcmp(a->s6_addr, pfx, sizeof(pfx)) == 0;
-}
-
-/* "a.b.c.d:port" or "[v6]:port"; with unmap, v4-mapped prints as IPv4. */
-static void fmt_sockaddr(const struct sockaddr_storage *ss, bool unmap,
-			 char *out, size_t len)
-{
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-	char ip[INET6_ADDRSTRLEN];
-
-	if (ss->ss_family == AF_INET) {
-		inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
-		snprintf(out, len, "%s:%u", ip, ntohs(sin->sin_port));
-	} else if (ss->ss_family == AF_INET6) {
-		if (unmap && is_v4_mapped(&sin6->sin6_addr)) {
-			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], ip,
-				  sizeof(ip));
-			snprintf(out, len, "%s:%u", ip, ntohs(sin6->sin6_port));
-		} else {
-			inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
-			snprintf(out, len, "[%s]:%u", ip,
-				 ntohs(sin6->sin6_port));
-		}
-	} else {
-		snprintf(out, len, "family=%d", ss->ss_family);
-	}
-}
-
-static void json_string(FILE *f, const char *s, size_t n)
-{
-	size_t i;
-
-	fputc('"', f);
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\r')
-			fputs("\\r", f);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c < 0x20 || c >= 0x7f)
-			/* bytes, not UTF-8: always valid JSON */
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
 }
 
 static void set_linger0(int fd)
@@ -692,7 +575,7 @@ static int cmd_serve(int argc, char *argv[])
 			kinds[nl++] = c == 'u' ? L_UDP : L_TCP;
 			break;
 		case 'm':
-			if (!parse_ulong(optarg, 1, ULONG_MAX / 2, &o.max))
+			if (!parse_num(optarg, 10, 1, ULONG_MAX / 2, &o.max))
 				usage_error("serve: bad --max '%s'", optarg);
 			break;
 		default:
@@ -806,29 +689,11 @@ static int report_ok(const char *reply, size_t n,
 
 	fmt_sockaddr(peer, false, paddr, sizeof(paddr));
 	fputs("{\"result\":\"ok\",\"reply\":", stdout);
-	json_string(stdout, reply, n);
+	json_str(stdout, reply, n);
 	fputs(",\"peer\":", stdout);
-	json_string(stdout, paddr, strlen(paddr));
+	json_str(stdout, paddr, strlen(paddr));
 	fputs("}\n", stdout);
 	return EXIT_OK;
-}
-
-/* Wait for events on fd until deadline: 1 ready, 0 timeout, -1 error. */
-static int wait_fd(int fd, short events, int64_t deadline)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	int r;
-
-	for (;;) {
-		p.revents = 0;
-		r = poll(&p, 1, remaining_ms(deadline));
-		if (r > 0)
-			return 1;
-		if (r == 0)
-			return 0;
-		if (errno != EINTR)
-			return -1;
-	}
 }
 
 static size_t strip_eol(const char *buf, size_t n)
@@ -1064,7 +929,7 @@ static int cmd_connect(int argc, char *argv[])
 			o.v6 = true;
 			break;
 		case 't':
-			if (!parse_ulong(optarg, 1, 600000, &o.timeout))
+			if (!parse_num(optarg, 10, 1, 600000, &o.timeout))
 				usage_error("connect: bad --timeout '%s' "
 					    "(1..600000 ms)", optarg);
 			break;
@@ -1187,7 +1052,7 @@ static int cmd_storm(int argc, char *argv[])
 	while ((c = getopt_long(argc, argv, ":", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			if (!parse_ulong(optarg, 1, STORM_MAX, &count))
+			if (!parse_num(optarg, 10, 1, STORM_MAX, &count))
 				usage_error("storm: bad --count '%s' "
 					    "(1..%d)", optarg, STORM_MAX);
 			break;
@@ -1268,70 +1133,15 @@ static void usage(FILE *f)
 "  storm --count N [--v6] HOST PORT\n", prog);
 }
 
-static void join_cgroup(const char *dir)
-{
-	char path[PATH_MAX], pid[32];
-	int fd, n;
-	ssize_t w;
-
-	if (snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >=
-	    (int)sizeof(path))
-		usage_error("-c: path too long");
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		usage_error("-c: open %s: %s", path, strerror(errno));
-	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-	w = write(fd, pid, (size_t)n);
-	if (w != n) {
-		int e = w < 0 ? errno : EIO;
-
-		close(fd);
-		usage_error("-c: join %s: %s", dir, strerror(e));
-	}
-	close(fd);
-}
-
-static void join_netns(const char *name)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	if (!*name)
-		usage_error("-n: empty name");
-	if (strchr(name, '/')) {
-		if (snprintf(path, sizeof(path), "%s", name) >=
-		    (int)sizeof(path))
-			usage_error("-n: path too long");
-	} else if (snprintf(path, sizeof(path), "/run/netns/%s", name) >=
-		   (int)sizeof(path)) {
-		usage_error("-n: name too long");
-	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		usage_error("-n: open %s: %s", path, strerror(errno));
-	if (setns(fd, CLONE_NEWNET)) {
-		int e = errno;
-
-		close(fd);
-		usage_error("-n: setns %s: %s", path, strerror(e));
-	}
-	close(fd);
-}
-
 int main(int argc, char *argv[])
 {
-	const char *cg = NULL, *ns = NULL, *cmd;
+	struct place pl = { 0 };
+	const char *cmd;
 	int c;
 
 	opterr = 0;
-	while ((c = getopt(argc, argv, "+:c:n:h")) != -1) {
+	while ((c = place_getopt(argc, argv, "+:c:n:h", NULL, &pl)) != -1) {
 		switch (c) {
-		case 'c':
-			cg = optarg;
-			break;
-		case 'n':
-			ns = optarg;
-			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -1354,10 +1164,7 @@ int main(int argc, char *argv[])
 			    cmd);
 	}
 
-	if (cg)
-		join_cgroup(cg);
-	if (ns)
-		join_netns(ns);
+	place_process(&pl, true);
 
 	argc -= optind;
 	argv += optind;
