@@ -771,7 +771,18 @@ static int wait_child(struct run_ctx *r)
 			pr_warn("netfence: Squid exited while %s was running; stopping it",
 				r->cmd[0]);
 			kill(r->child, SIGTERM);
+			/*
+			 * 2 s, then SIGKILL: an agent that ignores SIGTERM
+			 * must not keep run waiting with no proxy
+			 */
+			for (int i = 0; i < 200; i++) {
+				if (waitpid(r->child, &status, WNOHANG) == r->child)
+					goto reaped;
+				nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+			}
+			kill(r->child, SIGKILL);
 			waitpid(r->child, &status, 0);
+reaped:
 			r->child = 0;
 			ret = EXIT_FAIL;
 			goto out;

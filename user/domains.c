@@ -265,6 +265,16 @@ static int parse_item(const char *s, size_t len, struct domain_rule *r,
 	if (err)
 		return err;
 
+	if (!numeric_tail) {
+		struct in_addr legacy;
+
+		/* "17.0x2", "0x7f.1": names to us, addresses to inet_aton */
+		if (inet_aton(name, &legacy)) {
+			set_err(why, whylen,
+				"ambiguous: a resolver reads it as an IPv4 address (write it as a.b.c.d)");
+			return -EINVAL;
+		}
+	}
 	if (numeric_tail) {
 		if (!is_ipv4(name)) {
 			set_err(why, whylen,

@@ -32,11 +32,11 @@ static const char *const map_pins[] = { "state", "policy", "bypass", "stats",
  * Agent-side links, in the order they are attached: the ones that decide
  * connects first, the packet filter last. All required.
  */
-static const char *const agent_links[] = { "connect4",	   "connect6",
-					   "sendmsg4",	   "sendmsg6",
-					   "sockops_orig", "sock_create",
-					   "getpeername4", "getpeername6",
-					   "egress" };
+static const char *const agent_links[] = { "egress",	   "connect4",
+					   "connect6",	   "sendmsg4",
+					   "sendmsg6",	   "sockops_orig",
+					   "sock_create",  "getpeername4",
+					   "getpeername6" };
 #define N_AGENT_LINKS (sizeof(agent_links) / sizeof(agent_links[0]))
 /* Optional: refuses non-inet families where the BPF LSM is active. */
 #define LSM_LINK "socket_create"
@@ -238,12 +238,18 @@ static void remove_dir(const char *dir)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (!strncmp(de->d_name, "link_", 5)) {
+			/*
+			 * Unpin first, then detach: killed in between, our fd
+			 * was the last reference and the link detaches anyway.
+			 */
 			int fd = bpf_obj_get(path);
 
+			unlink(path);
 			if (fd >= 0) {
 				bpf_link_detach(fd);
 				close(fd);
 			}
+			continue;
 		}
 		unlink(path);
 	}
@@ -251,7 +257,12 @@ static void remove_dir(const char *dir)
 	rmdir(dir);
 }
 
-/* Drops the shared record map once no policy uses it. */
+/*
+ * Removes policy directories an attach killed right after its mkdir left
+ * (no record pinned yet: nothing says whose they are, nothing is attached),
+ * then drops the shared record map once no policy uses it. Under the lock:
+ * no attach is under way.
+ */
 static void gc_shared(void)
 {
 	char path[PATH_MAX];
@@ -262,6 +273,18 @@ static void gc_shared(void)
 	if (!d)
 		return;
 	while ((de = readdir(d))) {
+		if (!strncmp(de->d_name, "tmp-cg-", 7)) {
+			char sub[PATH_MAX];
+			int fd;
+
+			snprintf(sub, sizeof(sub), "%s/%s", pin_root(), de->d_name);
+			fd = obj_get(sub, "meta");
+			if (fd < 0) {
+				remove_dir(sub);
+				continue;
+			}
+			close(fd);
+		}
 		if (strstr(de->d_name, "cg-"))
 			used = true;
 	}
@@ -381,15 +404,19 @@ static int attach_new(const struct cgroup_ref *cg,
 		goto out_rm;
 	}
 
-	progs[0] = skel->progs.connect4;
-	progs[1] = skel->progs.connect6;
-	progs[2] = skel->progs.sendmsg4;
-	progs[3] = skel->progs.sendmsg6;
-	progs[4] = skel->progs.sockops_orig;
-	progs[5] = skel->progs.sock_create;
-	progs[6] = skel->progs.getpeername4;
-	progs[7] = skel->progs.getpeername6;
-	progs[8] = skel->progs.egress;
+	/*
+	 * The packet filter first: with the gate closed it drops every
+	 * packet, so an attach killed after any link refuses everything.
+	 */
+	progs[0] = skel->progs.egress;
+	progs[1] = skel->progs.connect4;
+	progs[2] = skel->progs.connect6;
+	progs[3] = skel->progs.sendmsg4;
+	progs[4] = skel->progs.sendmsg6;
+	progs[5] = skel->progs.sockops_orig;
+	progs[6] = skel->progs.sock_create;
+	progs[7] = skel->progs.getpeername4;
+	progs[8] = skel->progs.getpeername6;
 	for (i = 0; i < N_AGENT_LINKS; i++) {
 		links[i] = bpf_program__attach_cgroup(progs[i], cg->fd);
 		if (!links[i]) {
@@ -482,7 +509,8 @@ static int swap_responder(const char *dir, const struct cgroup_ref *proxy_cg,
 			proxy_cg->path, strerror(errno));
 		goto out;
 	}
-	snprintf(next, sizeof(next), "%s.new", path);
+	/* bpffs refuses names with a dot */
+	snprintf(next, sizeof(next), "%s_new", path);
 	unlink(next);
 	if (bpf_obj_pin(link, next) || rename(next, path)) {
 		ret = -errno;
@@ -527,6 +555,7 @@ static int attach_replace(const char *dir, const struct cgroup_ref *proxy_cg,
 			  size_t errlen)
 {
 	int state_fd, policy_fd, bypass_fd, meta_fd, ret;
+	char link[PATH_MAX];
 	struct nf_meta meta;
 	uint32_t state, next, zero = 0;
 
@@ -551,7 +580,9 @@ static int attach_replace(const char *dir, const struct cgroup_ref *proxy_cg,
 	ret = write_slot(policy_fd, bypass_fd, next - 1, pol, err, errlen);
 	if (ret)
 		goto out;
-	if ((proxy_cg ? proxy_cg->id : 0) != meta.proxy_cgroup_id) {
+	snprintf(link, sizeof(link), "%s/link_%s", dir, PROXY_LINK);
+	if ((proxy_cg ? proxy_cg->id : 0) != meta.proxy_cgroup_id ||
+	    (proxy_cg && access(link, F_OK))) {
 		ret = swap_responder(dir, proxy_cg, err, errlen);
 		if (ret)
 			goto out;
@@ -645,6 +676,7 @@ int enforce_detach(uint64_t cgroup_id, const char *path, char *err,
 		policy_dir(dir, sizeof(dir), cgroup_id, false);
 		policy_dir(tmp, sizeof(tmp), cgroup_id, true);
 	} else if (find_by_path(path, dir, sizeof(dir))) {
+		gc_shared();
 		ret = -ENOENT;
 		goto out;
 	} else {

@@ -14,33 +14,7 @@ on_cleanup 'rm -rf "$NETFENCE_PIN_ROOT"'
 for tool in curl openssl /usr/sbin/squid; do
 	if ! command -v "$tool" >/dev/null; then
 		t_fail "needs $tool" "run scripts/install-deps.sh"
-		# A run killed with SIGKILL leaves its cgroups, Squid and run directory;
-# `netfence cleanup` finds and removes them (never a live run's).
-bg_start killed "$NETFENCE" run --allow-domains allowed.test -- sleep 60
-bg_start live "$NETFENCE" run --allow-domains allowed.test -- sleep 60
-for i in $(seq 100); do
-	[ -d "$CG2/netfence-run-$(bg_pid killed)/agent" ] && [ -d "$CG2/netfence-run-$(bg_pid live)/agent" ] &&
-		[ "$(cat "$CG2/netfence-run-$(bg_pid killed)/agent/cgroup.procs" 2>/dev/null)" ] && break
-	sleep 0.1
-done
-killed_pid=$(bg_pid killed)
-kill -9 "$killed_pid"
-bg_wait killed 5
-assert_eq "a killed run leaves its cgroup" "$(ls -d "$CG2/netfence-run-$killed_pid" 2>/dev/null | wc -l)" 1
-out=$("$NETFENCE" -j cleanup)
-assert_match "cleanup removes the dead run's cgroup" "$out" \
-	"\"kind\":\"run-cgroup\",\"name\":\"$CG2/netfence-run-$killed_pid\",\"result\":\"removed\""
-assert_match "cleanup removes the dead run's directory" "$out" \
-	"\"kind\":\"run-directory\",\"name\":\"/tmp/netfence-run-$killed_pid-[^\"]*\",\"result\":\"removed\""
-assert_eq "cleanup removes the dead Squid's shared memory" "$(ls /dev/shm | grep -c "^nf$killed_pid-")" 0
-assert_eq "nothing of the killed run is left" \
-	"$(ls -d "$CG2/netfence-run-$killed_pid" /tmp/netfence-run-"$killed_pid"-* 2>/dev/null | wc -l)" 0
-assert_eq "the live run is left alone" "$(ls -d "$CG2/netfence-run-$(bg_pid live)/agent" | wc -l)" 1
-bg_stop live TERM >/dev/null
-assert_eq "a run stopped with SIGTERM removes everything" \
-	"$(ls -d "$CG2/netfence-run-$(bg_pid live)" 2>/dev/null | wc -l)" 0
-
-t_summary
+		t_summary
 		exit 1
 	fi
 done
