@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(
 	clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
-	libcmocka-dev iproute2 iptables curl openssl squid-openssl procps psmisc
+	libcmocka-dev iproute2 iptables curl openssl squid-openssl procps psmisc python3
 	gnuplot-nox tmux man-db graphviz
 	jq qemu-system-x86 busybox-static
 )
