@@ -837,7 +837,7 @@ int do_run(int argc, char **argv)
 	ret = require_root("run");
 	if (ret)
 		goto out_free;
-	if (r.po.proxy.set && !r.po.proxy_cgroup)
+	if (!r.own_proxy && !r.po.proxy_cgroup)
 		pr_warn("netfence: --proxy without --proxy-cgroup: the proxy gets no SO_ORIGINAL_DST answers");
 	if (r.log_dir && mkdir(r.log_dir, 0700) && errno != EEXIST) {
 		p_err("--log-dir '%s': %s", r.log_dir, strerror(errno));
