@@ -27,7 +27,7 @@ CFLAGS     += $(WARN) $(USER_WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I$
               -DNETFENCE_VERSION='"$(VERSION)"' -MMD -MP
 LDLIBS     := -lbpf -lelf -lz
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -I. -Iinclude \
-              -Wno-unused-parameter
+              -Wno-unused-parameter -MMD -MP
 
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
@@ -41,10 +41,21 @@ TOOL_SRCS  := $(wildcard tools/*.c)
 TOOL_BINS  := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 
 .DELETE_ON_ERROR:
-.SECONDARY: $(BPF_OBJS)
+# keep intermediates (the BPF object, the skeleton): a second `make` does nothing
+.SECONDARY:
 .PHONY: all deps test unit root-test demo soak bench test-kernels install uninstall vmlinux format clean
 
 all: $(BUILD)/netfence $(TOOL_BINS)
+
+# What a build needs, checked before anything is compiled: one line naming the missing
+# Debian packages instead of a compiler error halfway (goals that build nothing skip it).
+NO_DEPS_GOALS := deps clean format docs uninstall vmlinux
+ifneq ($(filter-out $(NO_DEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+MISSING_PKGS := $(shell CC='$(CC)' CLANG='$(CLANG)' BPFTOOL='$(BPFTOOL)' bash scripts/build-deps.sh)
+ifneq ($(MISSING_PKGS),)
+$(error missing build packages: $(MISSING_PKGS); `make deps` installs them)
+endif
+endif
 
 deps:
 	$(Q)bash scripts/install-deps.sh
@@ -81,12 +92,12 @@ $(BUILD)/tools/%: tools/%.c | $(BUILD)/tools
 demo:
 	$(Q)bash scripts/demo.sh
 
-# All tests: unit tests (no privileges), then the root suite on the real kernel.
+# All tests: unit tests and shell suites (no privileges), then the root suite on the real kernel.
 test: deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS)
 	$(Q)bash tests/run.sh all
 
-unit: $(UNIT_BINS)
+unit: all $(UNIT_BINS)
 	$(Q)bash tests/run.sh unit
 
 root-test: all
@@ -118,4 +129,4 @@ clean:
 # Feature fragments (install, sanitizers, fuzzing, ...): one file per concern.
 include $(wildcard mk/*.mk)
 
--include $(wildcard $(BUILD)/user/*.d $(BUILD)/tests/*.d $(BUILD)/tools/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/user/*.d $(BUILD)/tests/*.d $(BUILD)/tools/*.d)

@@ -6,7 +6,7 @@
 # bash-completion package, not jq).
 #
 # The command and flag lists below are the ones `netfence COMMAND --help`
-# prints and netfence(8) documents; tests/root/test_docs_agree.sh fails when
+# prints and netfence(8) documents; tests/shell/test_docs_agree.sh fails when
 # the three disagree. Values completed: cgroup paths (relative to the cgroup2
 # mount in /proc/mounts, or absolute) for --cgroup and --proxy-cgroup; the
 # attached cgroups (`netfence -j status`, root only) for detach, status and

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs netfence's tests and prints one total: "N passed, N failed, N skipped".
-#   tests/run.sh unit   cmocka unit tests (no privileges)
+#   tests/run.sh unit   cmocka unit tests and the shell suites that need no privileges
+#                       (tests/shell/test_*.sh: build, docs)
 #   tests/run.sh root   root integration suites on the real kernel (tests/root/test_*.sh)
 #   tests/run.sh all    both
 # A skip is counted and shown with its reason; with CI=true any skip fails the run.
@@ -32,9 +33,10 @@ run_unit() {
 	done
 }
 
-run_root() {
+# run_suites DIR: every DIR/test_*.sh, each ending with "N passed, N failed, N skipped"
+run_suites() {
 	local t out last p f s
-	for t in tests/root/test_*.sh; do
+	for t in "$1"/test_*.sh; do
 		[ -f "$t" ] || continue
 		echo "== $t"
 		out=$(timeout 900 bash "$t" 2>&1)
@@ -60,9 +62,9 @@ run_root() {
 }
 
 case "$mode" in
-unit) run_unit ;;
-root) run_root ;;
-all) run_unit; run_root ;;
+unit) run_unit; run_suites tests/shell ;;
+root) run_suites tests/root ;;
+all) run_unit; run_suites tests/shell; run_suites tests/root ;;
 *) echo "Error: unknown mode '$mode' (unit, root or all)" >&2; exit 2 ;;
 esac
 

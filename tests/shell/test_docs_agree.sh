@@ -12,7 +12,7 @@
 # render without a groff warning. Needs no root; runs no command but --help
 # and flags that fail at parse time.
 set -u
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../root/lib.sh"
 
 MAN=$NFT_ROOT/man/netfence.8
 COMP=$NFT_ROOT/completion/netfence.bash
