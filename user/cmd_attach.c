@@ -314,6 +314,9 @@ int do_detach(int argc, char **argv)
 		return EXIT_USAGE;
 	} else {
 		ret = enforce_detach(cg.id, NULL, err, sizeof(err));
+		/* the cgroup was re-created at the path: the old id's policy */
+		if (ret == -ENOENT)
+			ret = enforce_detach(0, cg.path, err, sizeof(err));
 	}
 	cgroup_close(&cg);
 	if (ret == -ENOENT) {

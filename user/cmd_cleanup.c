@@ -209,7 +209,8 @@ static int collect_stale(const struct policy_state *ps, void *ctx)
 {
 	struct stale *s = ctx;
 
-	if (ps->complete && ps->state != NF_GATE_CLOSED && ps->cgroup_exists)
+	if (ps->complete && ps->state != NF_GATE_CLOSED && ps->cgroup_exists &&
+	    !ps->cgroup_replaced)
 		return 0;	/* enforcing */
 	if (s->n < 256) {
 		s->ids[s->n] = strtoull(strstr(ps->dir, "cg-") + 3, NULL, 10);

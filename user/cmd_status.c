@@ -26,6 +26,8 @@ static const char *state_name(const struct policy_state *ps)
 		return "closed";	/* everything refused */
 	if (!ps->cgroup_exists)
 		return "cgroup-gone";
+	if (ps->cgroup_replaced)
+		return "cgroup-replaced";	/* the new cgroup is unconfined */
 	return "enforcing";
 }
 
@@ -77,9 +79,15 @@ static void json_policy(struct json *j, const struct policy_state *ps)
 	json_object_end(j);
 }
 
-static int show_json(const struct policy_state *ps, void *ctx)
+struct status_ctx {
+	struct json *j;
+	const char *path;	/* only the policy recorded with this path */
+	int shown;
+	int replaced;		/* policies whose cgroup was replaced */
+};
+
+static int show_json(const struct policy_state *ps, struct json *j)
 {
-	struct json *j = ctx;
 
 	json_object_begin(j);
 	json_kv_str(j, "cgroup", ps->meta.cgroup_path);
@@ -87,6 +95,11 @@ static int show_json(const struct policy_state *ps, void *ctx)
 	json_kv_str(j, "proxy_cgroup", ps->meta.proxy_cgroup_path[0] ?
 					       ps->meta.proxy_cgroup_path : NULL);
 	json_kv_str(j, "state", state_name(ps));
+	json_kv_bool(j, "cgroup_replaced", ps->cgroup_replaced);
+	if (ps->cgroup_exists)
+		json_kv_uint(j, "current_cgroup_id", ps->current_id);
+	else
+		json_kv_str(j, "current_cgroup_id", NULL);
 	if (ps->meta.pid)
 		json_kv_uint(j, "pid_given", ps->meta.pid);
 	else
@@ -107,16 +120,20 @@ static int show_json(const struct policy_state *ps, void *ctx)
 	return 0;
 }
 
-static int show_text(const struct policy_state *ps, void *ctx)
+static int show_text(const struct policy_state *ps)
 {
 	const struct nf_policy *p = &ps->pol;
 	char buf[4096];
 
-	(void)ctx;
 	printf("%s (cgroup id %" PRIu64 "): %s, generation %u, %d/%d links attached\n",
 	       ps->meta.cgroup_path[0] ? ps->meta.cgroup_path : ps->dir,
 	       (uint64_t)ps->meta.cgroup_id, state_name(ps), ps->meta.generation,
 	       ps->links_attached, ps->links);
+	if (ps->cgroup_replaced)
+		printf("  NOT ENFORCED: the cgroup at this path was replaced (now id %" PRIu64
+		       "); the new cgroup is not under this policy. Attach again, or\n"
+		       "  attach to a parent cgroup that outlives it; 'netfence cleanup' removes this one\n",
+		       ps->current_id);
 	if (ps->meta.pid)
 		printf("  attached by --pid %u\n", ps->meta.pid);
 	if (ps->state != NF_GATE_CLOSED) {
@@ -162,11 +179,23 @@ static int show_text(const struct policy_state *ps, void *ctx)
 	return 0;
 }
 
+static int show(const struct policy_state *ps, void *ctx)
+{
+	struct status_ctx *c = ctx;
+
+	if (c->path && strcmp(ps->meta.cgroup_path, c->path))
+		return 0;
+	c->shown++;
+	if (ps->cgroup_replaced)
+		c->replaced++;
+	return c->j ? show_json(ps, c->j) : show_text(ps);
+}
+
 int do_status(int argc, char **argv)
 {
 	struct cgroup_ref cg = { .fd = -1 };
 	char err[512], why[256], cgbuf[CGROUP_PATH_MAX];
-	struct json *j = NULL;
+	struct status_ctx c = { 0 };
 	const char *path;
 	int n, ret;
 
@@ -184,17 +213,23 @@ int do_status(int argc, char **argv)
 	cgroup_close(&cg);
 
 	if (json_output) {
-		j = json_new(stdout);
-		json_array_begin(j);
+		c.j = json_new(stdout);
+		json_array_begin(c.j);
 	}
-	n = enforce_list(path ? cg.id : 0, json_output ? show_json : show_text,
-			 j, err, sizeof(err));
-	if (j) {
-		json_array_end(j);
+	n = enforce_list(path ? cg.id : 0, show, &c, err, sizeof(err));
+	if (n == 0 && path) {
+		/* a cgroup re-created at the path: its policy is the old id's */
+		c.path = cg.path;
+		n = enforce_list(0, show, &c, err, sizeof(err));
+		if (n > 0)
+			n = c.shown;
+	}
+	if (c.j) {
+		json_array_end(c.j);
 		if (n >= 0)
-			json_end(j);
+			json_end(c.j);
 		else
-			free(j);
+			free(c.j);
 	}
 	if (n < 0) {
 		p_err("%s", err);
@@ -203,5 +238,12 @@ int do_status(int argc, char **argv)
 	if (!n && !json_output)
 		printf("no cgroup is under a netfence policy%s\n",
 		       path ? " (none on that path)" : "");
+	if (c.replaced) {
+		/* with -j the state says it; stdout stays one JSON value */
+		if (!json_output)
+			p_err("%d cgroup%s replaced since attach: not under policy",
+			      c.replaced, c.replaced == 1 ? " was" : "s were");
+		return EXIT_FAIL;
+	}
 	return path && !n ? EXIT_FAIL : EXIT_OK;
 }

@@ -781,6 +781,7 @@ static void read_links(const char *dir, struct policy_state *ps)
 static int read_policy(const char *name, struct policy_state *ps)
 {
 	char dir[PATH_MAX];
+	struct stat st;
 	uint32_t zero = 0;
 	int fd;
 
@@ -819,8 +820,12 @@ static int read_policy(const char *name, struct policy_state *ps)
 		close(fd);
 	}
 	read_links(dir, ps);
-	ps->cgroup_exists = ps->meta.cgroup_path[0] &&
-			    !access(ps->meta.cgroup_path, F_OK);
+	if (ps->meta.cgroup_path[0] && !stat(ps->meta.cgroup_path, &st)) {
+		ps->cgroup_exists = true;
+		/* on cgroup2 (kernfs) the inode number is the cgroup id */
+		ps->current_id = st.st_ino;
+		ps->cgroup_replaced = st.st_ino != ps->meta.cgroup_id;
+	}
 	return 0;
 }
 

@@ -57,6 +57,12 @@ struct policy_state {
 	int links;		/* links pinned */
 	int links_attached;	/* of those, still attached to a cgroup */
 	bool cgroup_exists;
+	/*
+	 * The path exists but holds another cgroup (a new id: a restarted
+	 * container, a re-created unit): that cgroup is NOT under this policy.
+	 */
+	bool cgroup_replaced;
+	uint64_t current_id;	/* the id now at the path, 0 when gone */
 };
 
 /*

@@ -276,6 +276,42 @@ expect_reply "dual-stack proxy, SOL_IPV6 lookup" "ORIG $ORIGIN1:80" --cg "$AGENT
 assert_eq "no dual-stack lookup failed" \
 	"$(cat "$TDIR/proxy6.err" "$TDIR/proxy6b.err" | grep -c ORIGERR)" 0
 
+# --- a re-created cgroup is never reported as enforced ------------------------------------
+# (a restarted container, a re-created unit: the same path, a new cgroup id)
+RECG=$(make_cgroup recreated) || exit 1
+echo "$RECG" >"$TDIR/cgpath.$(stat -c %i "$RECG")"
+"$NETFENCE" attach --cgroup "$RECG" --proxy "$GW_IP:3129" --proxy-cgroup "$PROXY_CG" \
+	--dns-servers "$GW_IP" >/dev/null
+expect_reply "re-created: confined before" "ORIG $ORIGIN1:80" --cg "$RECG" "$ORIGIN1" 80
+old_id=$(stat -c %i "$RECG")
+rmdir "$RECG" && mkdir "$RECG"
+new_id=$(stat -c %i "$RECG")
+[[ $old_id != "$new_id" ]] || t_fail "re-created: the kernel gave a new cgroup id" "$old_id"
+expect_reply "re-created: the new cgroup is not confined (why status must say so)" \
+	"HELLO origin" --cg "$RECG" "$ORIGIN1" 80
+out=$("$NETFENCE" status 2>&1)
+assert_eq "re-created: status exits 1" "$?" 1
+assert_match "re-created: status says replaced, not enforcing" "$out" \
+	"$RECG \\(cgroup id $old_id\\): cgroup-replaced.*NOT ENFORCED: the cgroup at this path was replaced \\(now id $new_id\\)"
+assert_match "re-created: status ends with an Error line" "$out" "Error: 1 cgroup was replaced since attach"
+out=$("$NETFENCE" -j status --cgroup "$RECG")
+assert_eq "re-created: status -j --cgroup exits 1" "$?" 1
+assert_match "re-created: status -j --cgroup finds it by path" "$out" \
+	"\"cgroup_id\":$old_id,.*\"state\":\"cgroup-replaced\",\"cgroup_replaced\":true,\"current_cgroup_id\":$new_id"
+python3 -m json.tool <<<"$out" >/dev/null
+assert_eq "re-created: status -j is valid JSON" "$?" 0
+"$NETFENCE" detach --cgroup "$RECG" >/dev/null 2>"$TDIR/re.err"
+assert_eq "re-created: detach --cgroup PATH removes the old policy" "$?" 0
+assert_eq "re-created: its pins are gone" "$(ls "$NETFENCE_PIN_ROOT" | grep -c "cg-$old_id")" 0
+echo "$RECG" >"$TDIR/cgpath.$new_id"
+"$NETFENCE" attach --cgroup "$RECG" --proxy "$GW_IP:3129" --dns-servers "$GW_IP" >/dev/null
+rmdir "$RECG" && mkdir "$RECG"
+out=$("$NETFENCE" cleanup 2>&1)
+assert_match "re-created: cleanup removes the stale policy" "$out" "cg-$new_id"
+assert_eq "re-created: cleanup left no pins" "$(ls "$NETFENCE_PIN_ROOT" | grep -c "cg-$new_id")" 0
+"$NETFENCE" status --cgroup "$AGENT_CG" >/dev/null
+assert_eq "re-created: status of the others exits 0 again" "$?" 0
+
 # --- bad input changes nothing -------------------------------------------------------------
 before=$("$NETFENCE" -j status --cgroup "$AGENT_CG")
 "$NETFENCE" attach --cgroup "$AGENT_CG" --proxy "$GW_IP:3129" --enable-host-access \
