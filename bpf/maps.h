@@ -72,6 +72,14 @@ struct {
 	__type(value, struct nf_orig);
 } orig_sk SEC(".maps");
 
+/* Refused UDP connects whose refusal waits for the first datagram. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct nf_udp_refusal);
+} udp_refused SEC(".maps");
+
 /*
  * Records by 4-tuple, where the proxy's responder finds them. Shared by all
  * policies (pinned by name under the netfence root) because one proxy may

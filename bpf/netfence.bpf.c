@@ -55,6 +55,37 @@ static __always_inline int record_orig(struct bpf_sock_addr *ctx, __be32 addr,
 	return 0;
 }
 
+/*
+ * A UDP connect() sends nothing, and glibc's getaddrinfo connects a UDP socket
+ * to each address of a name only to sort them (RFC 6724). So a UDP connect
+ * the policy refuses succeeds, and its refusal (event and count) waits in
+ * udp_refused for the first datagram, which the egress filter drops (the
+ * sender gets EPERM). Returns false, and the connect is refused as before,
+ * when the socket is not UDP or there is no storage for the refusal.
+ */
+static __always_inline bool defer_udp(struct bpf_sock *sk, __u32 proto,
+				      __u32 type, const struct decision *d,
+				      __u8 family, const __u32 *addr, __be16 port)
+{
+	struct nf_udp_refusal *r;
+
+	if (proto != IPPROTO_UDP)
+		return false;
+	r = bpf_sk_storage_get(&udp_refused, sk, 0,
+			       d->allow ? 0 : BPF_SK_STORAGE_GET_F_CREATE);
+	if (!r)
+		return false;
+	if (d->allow) {
+		/* connected again, to an allowed destination */
+		r->pending = 0;
+		return false;
+	}
+	event_fill(&r->ev, NF_HOOK_PACKET, d->stat, family, proto, type, addr,
+		   port);
+	r->pending = 1;
+	return true;
+}
+
 SEC("cgroup/connect4")
 int connect4(struct bpf_sock_addr *ctx)
 {
@@ -63,6 +94,9 @@ int connect4(struct bpf_sock_addr *ctx)
 	struct decision d;
 
 	decide4(&d, ctx->protocol, addr, port);
+	if (defer_udp(ctx->sk, ctx->protocol, ctx->type, &d, AF_INET, &addr,
+		      port))
+		return VERDICT_ALLOW;
 	report(&d, NF_HOOK_CONNECT, AF_INET, ctx->protocol, ctx->type, &addr, port);
 	if (!d.allow)
 		return VERDICT_DENY;
@@ -85,13 +119,15 @@ static __always_inline int decide6(struct bpf_sock_addr *ctx, __u8 hook)
 	__u32 a[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2],
 		       ctx->user_ip6[3] };
 	__be16 port = (__be16)ctx->user_port;
+	__u32 proto = ctx->protocol, type = ctx->type;
+	struct bpf_sock *sk = ctx->sk;
 	struct decision d;
 
 	if (is_v4mapped(a)) {
-		decide4(&d, ctx->protocol, a[3], port);
+		decide4(&d, proto, a[3], port);
 	} else if (is_loopback6(a)) {
 		/* ::1 is 127.0.0.1 for the policy, but never redirected */
-		decide4(&d, ctx->protocol, bpf_htonl(IP4(127, 0, 0, 1)), port);
+		decide4(&d, proto, bpf_htonl(IP4(127, 0, 0, 1)), port);
 		if (d.redirect)
 			deny(&d, NF_STAT_DENY_IPV6);
 	} else {
@@ -99,10 +135,14 @@ static __always_inline int decide6(struct bpf_sock_addr *ctx, __u8 hook)
 		d.redirect = false;
 		d.events_allowed = false;
 	}
+	if (record && defer_udp(sk, proto, type, &d,
+				is_v4mapped(a) ? AF_INET : AF_INET6,
+				is_v4mapped(a) ? &a[3] : a, port))
+		return VERDICT_ALLOW;
 	if (is_v4mapped(a))
-		report(&d, hook, AF_INET, ctx->protocol, ctx->type, &a[3], port);
+		report(&d, hook, AF_INET, proto, type, &a[3], port);
 	else
-		report(&d, hook, AF_INET6, ctx->protocol, ctx->type, a, port);
+		report(&d, hook, AF_INET6, proto, type, a, port);
 	if (!d.allow)
 		return VERDICT_DENY;
 	if (d.redirect) {
@@ -386,6 +426,34 @@ static __always_inline int drop(struct __sk_buff *skb)
 	return 0;
 }
 
+/* A dropped UDP datagram: send the deferred refusal of its socket, once. */
+static __always_inline int drop_udp(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct nf_udp_refusal *r;
+	struct nf_event *e;
+
+	if (sk)
+		sk = bpf_sk_fullsock(sk);
+	if (!sk || sk->protocol != IPPROTO_UDP)
+		return drop(skb);
+	r = bpf_sk_storage_get(&udp_refused, sk, 0, 0);
+	if (!r || !r->pending)
+		return drop(skb);
+	/* two CPUs sending at once may both get here: at worst two events */
+	r->pending = 0;
+	count(r->ev.stat);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (e) {
+		__builtin_memcpy(e, &r->ev, sizeof(*e));
+		e->ts_ns = bpf_ktime_get_ns();
+		bpf_ringbuf_submit(e, 0);
+	} else {
+		count(NF_STAT_EVENT_LOST);
+	}
+	return drop(skb);
+}
+
 /*
  * Every packet the agent's sockets send: whatever slipped past the socket
  * hooks (a socket made before the policy, a path the hooks do not see) still
@@ -434,6 +502,8 @@ int egress(struct __sk_buff *skb)
 			return 1;
 		if (iph.protocol == IPPROTO_TCP && passive_reply(skb))
 			return 1;
+		if (iph.protocol == IPPROTO_UDP)
+			return drop_udp(skb);
 		return drop(skb);
 	}
 	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
@@ -448,6 +518,8 @@ int egress(struct __sk_buff *skb)
 			return 1;
 		if (ip6h.nexthdr == IPPROTO_TCP && passive_reply(skb))
 			return 1;
+		if (ip6h.nexthdr == IPPROTO_UDP)
+			return drop_udp(skb);
 		return drop(skb);
 	}
 	return 1;

@@ -40,18 +40,12 @@ static __always_inline void count(__u32 stat)
  * A verdict event from a hook that runs in the process's context. addr is
  * NULL (socket creation), 4 bytes (AF_INET) or 16 bytes (AF_INET6).
  */
-static __always_inline void emit(__u8 hook, __u32 stat, __u8 family,
-				 __u16 proto, __u16 type, const __u32 *addr,
-				 __be16 port)
+static __always_inline void event_fill(struct nf_event *e, __u8 hook,
+				       __u32 stat, __u8 family, __u16 proto,
+				       __u16 type, const __u32 *addr, __be16 port)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct nf_event *e;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count(NF_STAT_EVENT_LOST);
-		return;
-	}
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = bpf_ktime_get_ns();
 	e->cgroup_id = bpf_get_current_cgroup_id();
@@ -70,6 +64,20 @@ static __always_inline void emit(__u8 hook, __u32 stat, __u8 family,
 			__builtin_memcpy(e->addr + 4, addr + 1, 12);
 	}
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
+}
+
+static __always_inline void emit(__u8 hook, __u32 stat, __u8 family,
+				 __u16 proto, __u16 type, const __u32 *addr,
+				 __be16 port)
+{
+	struct nf_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(NF_STAT_EVENT_LOST);
+		return;
+	}
+	event_fill(e, hook, stat, family, proto, type, addr, port);
 	bpf_ringbuf_submit(e, 0);
 }
 

@@ -165,6 +165,18 @@ struct nf_event {
 	char comm[16];
 };
 
+/*
+ * A refused UDP connect() that has sent nothing yet (socket storage
+ * "udp_refused"): the connect succeeds (glibc's getaddrinfo connects UDP
+ * sockets only to sort addresses, RFC 6724), and this event, filled in at
+ * connect(), is sent with the first datagram, which the egress filter drops.
+ */
+struct nf_udp_refusal {
+	struct nf_event ev;	/* as at connect(); ts_ns set when sent */
+	__u32 pending;		/* 1: not sent yet */
+	__u32 pad;
+};
+
 /* Per-cgroup bookkeeping for status (the "meta" map); BPF never reads it. */
 #define NF_PATH_MAX		512
 struct nf_meta {

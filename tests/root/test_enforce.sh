@@ -45,7 +45,7 @@ bg_start mcp "$NFPROBE" -n "$HOST_NS" serve --name mcp --listen "$GW_IP:8080" \
 bg_start dns "$NFPROBE" -n "$HOST_NS" serve --name dns --udp "$GW_IP:53" \
 	--listen "$GW_IP:53"
 bg_start dns2 "$NFPROBE" -n "$HOST_NS" serve --name dns2 --udp "$ORIGIN2:53" \
-	--udp "$ORIGIN2:5353"
+	--udp "$ORIGIN2:5353" --udp "$ORIGIN2:80"
 bg_start origin "$NFPROBE" -n "$HOST_NS" serve --name origin --listen "$ORIGIN1:80" \
 	--listen "$ORIGIN1:443" --listen "$ORIGIN1:5000" --listen "$ORIGIN1:6000" \
 	--listen "$ORIGIN1:22"
@@ -185,6 +185,34 @@ assert_match "events: refused UDP send" "$ev" "\"reason\":\"deny_udp\",\"hook\":
 assert_match "events: refused IPv6" "$ev" '"reason":"deny_ipv6".*"destination":"\[fd00:dead::1\]:80"'
 assert_match "events: process identity" "$ev" '"comm":"nfprobe"'
 assert_eq "events: three JSON lines" "$(grep -c '^{' <<<"$ev")" 3
+
+# --- UDP connects that send nothing ------------------------------------------------
+# glibc's getaddrinfo connects a UDP socket to each address of a name with more
+# than one, only to sort them (RFC 6724), and sends nothing: that is no attempt
+# and gets no event. A datagram is still refused (EPERM, nothing leaves), with
+# exactly one event, at the first datagram.
+printf '%s two.test\n%s two.test\n' "$ORIGIN1" "$ORIGIN2" >"$TDIR/hosts.two"
+udp0=$(grep -c '^udp ' "$TDIR/dns2.err")
+"$NETFENCE" -j events --cgroup "$AGENT_CG" --timeout 1 >/dev/null
+bg_start udpev "$NETFENCE" -j events --cgroup "$AGENT_CG" --timeout 4
+sleep 0.3
+out=$( (echo "$BASHPID" >"$AGENT_CG/cgroup.procs" &&
+	exec nsenter --net="/run/netns/$AGENT_NS" unshare -m sh -c \
+		'mount --bind "$1" /etc/hosts && exec curl -sS -m 5 --http0.9 http://two.test/' \
+		sh "$TDIR/hosts.two") 2>&1)
+assert_match "curl of a two-address name (glibc sorts with UDP connects) is redirected" \
+	"$out" "ORIG 10\.201\.[0-9]+\.[12]:80"
+out=$(probe "$AGENT_CG" --udp --connected "$ORIGIN2" 80)
+assert_eq "a connected UDP send to a refused destination: EPERM at the send" \
+	"$(json_field "$out" stage)/$(json_field "$out" error)" "send/EPERM"
+bg_wait udpev 10 || true
+ev=$(cat "$TDIR/udpev.out")
+assert_eq "curl of a two-address name: no UDP event, the real send exactly one" \
+	"$(grep -c '"proto":"udp"' <<<"$ev")" 1
+assert_match "the UDP send's event names its destination and reason" "$ev" \
+	"\"reason\":\"deny_udp\",\"hook\":\"packet\",\"proto\":\"udp\",\"family\":2,\"destination\":\"$ORIGIN2:80\""
+assert_eq "no datagram reached the listener (glibc's connects nor the send)" \
+	"$(grep -c '^udp ' "$TDIR/dns2.err")" "$udp0"
 
 # --- status ------------------------------------------------------------------------
 st=$("$NETFENCE" -j status --cgroup "$AGENT_CG")
