@@ -81,6 +81,17 @@ struct {
 } udp_refused SEC(".maps");
 
 /*
+ * DNS sockets redirected to the filter: the resolver asked for (replies and
+ * getpeername show it) and the last sender (refusal events).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct nf_dns_orig);
+} dns_sk SEC(".maps");
+
+/*
  * Records by 4-tuple, where the proxy's responder finds them. Shared by all
  * policies (pinned by name under the netfence root) because one proxy may
  * serve several agent cgroups. A record is deleted when the proxy reads it;

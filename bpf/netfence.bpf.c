@@ -86,6 +86,39 @@ static __always_inline bool defer_udp(struct bpf_sock *sk, __u32 proto,
 	return true;
 }
 
+/*
+ * Remember the resolver a DNS socket asked for (family AF_INET: addr[0]) and
+ * who asked. Without it replies would come from the filter's address, so a
+ * failure refuses the connect or send.
+ */
+static __always_inline int record_dns(struct bpf_sock_addr *ctx, __u8 family,
+				      const __u32 *addr,
+				      const struct decision *d, __be16 port)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct nf_dns_orig *o;
+
+	o = bpf_sk_storage_get(&dns_sk, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!o) {
+		count(NF_STAT_DENY_NORECORD);
+		return -1;
+	}
+	o->family = family;
+	o->addr[0] = addr[0];
+	if (family == AF_INET6) {
+		o->addr[1] = addr[1];
+		o->addr[2] = addr[2];
+		o->addr[3] = addr[3];
+	}
+	o->port = port;
+	o->filter_addr = d->addr;
+	o->filter_port = d->port;
+	o->tgid = pid_tgid >> 32;
+	o->uid = (__u32)bpf_get_current_uid_gid();
+	bpf_get_current_comm(o->comm, sizeof(o->comm));
+	return 0;
+}
+
 SEC("cgroup/connect4")
 int connect4(struct bpf_sock_addr *ctx)
 {
@@ -101,7 +134,8 @@ int connect4(struct bpf_sock_addr *ctx)
 	if (!d.allow)
 		return VERDICT_DENY;
 	if (d.redirect) {
-		if (record_orig(ctx, addr, port))
+		if (d.dns ? record_dns(ctx, AF_INET, &addr, &d, port) :
+			    record_orig(ctx, addr, port))
 			return VERDICT_DENY;
 		ctx->user_ip4 = d.addr;
 		ctx->user_port = d.port;
@@ -112,6 +146,8 @@ int connect4(struct bpf_sock_addr *ctx)
 /*
  * IPv6 sockets: a v4-mapped destination gets the IPv4 policy and is
  * redirected to the v4-mapped proxy; native IPv6 is refused, loopback aside.
+ * Port 53 of any IPv6 address goes to the v4-mapped DNS filter when the
+ * policy has one.
  */
 static __always_inline int decide6(struct bpf_sock_addr *ctx, __u8 hook)
 {
@@ -119,6 +155,7 @@ static __always_inline int decide6(struct bpf_sock_addr *ctx, __u8 hook)
 	__u32 a[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2],
 		       ctx->user_ip6[3] };
 	__be16 port = (__be16)ctx->user_port;
+	/* read once: the compiler must not address ctx fields by offset */
 	__u32 proto = ctx->protocol, type = ctx->type;
 	struct bpf_sock *sk = ctx->sk;
 	struct decision d;
@@ -126,14 +163,21 @@ static __always_inline int decide6(struct bpf_sock_addr *ctx, __u8 hook)
 	if (is_v4mapped(a)) {
 		decide4(&d, proto, a[3], port);
 	} else if (is_loopback6(a)) {
-		/* ::1 is 127.0.0.1 for the policy, but never redirected */
+		/* ::1 is 127.0.0.1 for the policy, never redirected but to DNS */
 		decide4(&d, proto, bpf_htonl(IP4(127, 0, 0, 1)), port);
-		if (d.redirect)
+		if (d.redirect && !d.dns)
 			deny(&d, NF_STAT_DENY_IPV6);
 	} else {
-		deny(&d, NF_STAT_DENY_IPV6);
+		const struct nf_policy *p;
+		__u32 slot;
+
 		d.redirect = false;
+		d.dns = false;
 		d.events_allowed = false;
+		p = policy_in_force(&slot);
+		if (!p || (proto != IPPROTO_TCP && proto != IPPROTO_UDP) ||
+		    !dns_filter(&d, p, port))
+			deny(&d, NF_STAT_DENY_IPV6);
 	}
 	if (record && defer_udp(sk, proto, type, &d,
 				is_v4mapped(a) ? AF_INET : AF_INET6,
@@ -145,7 +189,16 @@ static __always_inline int decide6(struct bpf_sock_addr *ctx, __u8 hook)
 		report(&d, hook, AF_INET6, proto, type, a, port);
 	if (!d.allow)
 		return VERDICT_DENY;
-	if (d.redirect) {
+	if (d.redirect && d.dns) {
+		/* to ::ffff:filter, whatever the address asked */
+		if (record_dns(ctx, AF_INET6, a, &d, port))
+			return VERDICT_DENY;
+		ctx->user_ip6[0] = 0;
+		ctx->user_ip6[1] = 0;
+		ctx->user_ip6[2] = bpf_htonl(0xffff);
+		ctx->user_ip6[3] = d.addr;
+		ctx->user_port = d.port;
+	} else if (d.redirect) {
 		if (!record || record_orig(ctx, a[3], port))
 			return VERDICT_DENY;
 		ctx->user_ip6[3] = d.addr;
@@ -170,8 +223,16 @@ int sendmsg4(struct bpf_sock_addr *ctx)
 
 	decide4(&d, ctx->protocol, addr, port);
 	report(&d, NF_HOOK_SENDMSG, AF_INET, ctx->protocol, ctx->type, &addr, port);
-	/* UDP is never redirected: DNS to an allowed resolver or nothing */
-	return d.allow && !d.redirect ? VERDICT_ALLOW : VERDICT_DENY;
+	if (!d.allow)
+		return VERDICT_DENY;
+	/* UDP is redirected to the DNS filter only */
+	if (d.redirect) {
+		if (!d.dns || record_dns(ctx, AF_INET, &addr, &d, port))
+			return VERDICT_DENY;
+		ctx->user_ip4 = d.addr;
+		ctx->user_port = d.port;
+	}
+	return VERDICT_ALLOW;
 }
 
 SEC("cgroup/sendmsg6")
@@ -296,6 +357,43 @@ int orig_dst(struct bpf_sockopt *ctx)
  * getpeername() on a redirected socket reports what the application asked
  * for, not the proxy.
  */
+/*
+ * The resolver a DNS socket asked for, in place of the filter's address
+ * (addr: the address the kernel reports, net order). getpeername on a
+ * connected socket, and the source of every reply (recvmsg).
+ */
+static __always_inline void dns_source4(struct bpf_sock_addr *ctx)
+{
+	struct nf_dns_orig *o = bpf_sk_storage_get(&dns_sk, ctx->sk, 0, 0);
+
+	if (o && o->family == AF_INET && ctx->user_ip4 == o->filter_addr &&
+	    (__be16)ctx->user_port == o->filter_port) {
+		ctx->user_ip4 = o->addr[0];
+		ctx->user_port = o->port;
+	}
+}
+
+static __always_inline void dns_source6(struct bpf_sock_addr *ctx)
+{
+	struct nf_dns_orig *o = bpf_sk_storage_get(&dns_sk, ctx->sk, 0, 0);
+
+	if (!o || ctx->user_ip6[0] != 0 || ctx->user_ip6[1] != 0 ||
+	    ctx->user_ip6[2] != bpf_htonl(0xffff) ||
+	    ctx->user_ip6[3] != o->filter_addr ||
+	    (__be16)ctx->user_port != o->filter_port)
+		return;
+	if (o->family == AF_INET6) {
+		ctx->user_ip6[0] = o->addr[0];
+		ctx->user_ip6[1] = o->addr[1];
+		ctx->user_ip6[2] = o->addr[2];
+		ctx->user_ip6[3] = o->addr[3];
+	} else {
+		/* sendto(::ffff:a.b.c.d) on an IPv6 socket ran sendmsg4 */
+		ctx->user_ip6[3] = o->addr[0];
+	}
+	ctx->user_port = o->port;
+}
+
 SEC("cgroup/getpeername4")
 int getpeername4(struct bpf_sock_addr *ctx)
 {
@@ -304,6 +402,8 @@ int getpeername4(struct bpf_sock_addr *ctx)
 	if (o && (o->flags & NF_SK_REDIRECTED)) {
 		ctx->user_ip4 = o->addr;
 		ctx->user_port = o->port;
+	} else {
+		dns_source4(ctx);
 	}
 	return 1;
 }
@@ -317,7 +417,27 @@ int getpeername6(struct bpf_sock_addr *ctx)
 	if (o && (o->flags & NF_SK_REDIRECTED)) {
 		ctx->user_ip6[3] = o->addr;
 		ctx->user_port = o->port;
+	} else {
+		dns_source6(ctx);
 	}
+	return 1;
+}
+
+/*
+ * UDP replies from the DNS filter appear to come from the resolver asked,
+ * so that resolvers that check the source (libc, Go, Node, Python) take them.
+ */
+SEC("cgroup/recvmsg4")
+int recvmsg4(struct bpf_sock_addr *ctx)
+{
+	dns_source4(ctx);
+	return 1;
+}
+
+SEC("cgroup/recvmsg6")
+int recvmsg6(struct bpf_sock_addr *ctx)
+{
+	dns_source6(ctx);
 	return 1;
 }
 
@@ -389,8 +509,13 @@ static __always_inline bool path_allowed(const struct nf_policy *p, __u32 slot,
 
 	if (loopback && p->loopback == NF_LOOPBACK_ALLOW)
 		return true;
-	if (dport == bpf_htons(NF_DNS_PORT) && is_resolver(p, daddr))
+	if (p->flags & NF_F_DNS_PROXY) {
+		/* every query went to the filter: none to a resolver */
+		if (daddr == p->dns_proxy_addr && dport == p->dns_proxy_port)
+			return true;
+	} else if (dport == bpf_htons(NF_DNS_PORT) && is_resolver(p, daddr)) {
 		return true;
+	}
 	if (proto != IPPROTO_TCP)
 		return false;
 	if ((daddr == p->proxy_addr && dport == p->proxy_port) ||
@@ -486,7 +611,9 @@ int egress(struct __sk_buff *skb)
 			/* no ports in later fragments: the address decides */
 			if (path_allowed(p, slot, IPPROTO_UDP, iph.daddr,
 					 bpf_htons(NF_DNS_PORT)) ||
-			    iph.daddr == p->proxy_addr)
+			    iph.daddr == p->proxy_addr ||
+			    ((p->flags & NF_F_DNS_PROXY) &&
+			     iph.daddr == p->dns_proxy_addr))
 				return 1;
 			return drop(skb);
 		}
@@ -522,5 +649,87 @@ int egress(struct __sk_buff *skb)
 			return drop_udp(skb);
 		return drop(skb);
 	}
+	return 1;
+}
+
+#define DNS_HDR_LEN	12
+#define DNS_QR		0x8000	/* a response */
+#define DNS_RCODE	0x000f
+#define DNS_REFUSED	5
+
+/*
+ * UDP replies the agent receives from the DNS filter: a REFUSED one is a
+ * verdict event with the question it echoes (as on the wire: user space
+ * decodes it), and the sender recorded on the socket (the reply arrives
+ * outside the sender's context). Never drops.
+ */
+SEC("cgroup_skb/ingress")
+int dns_reply(struct __sk_buff *skb)
+{
+	const struct nf_policy *p;
+	struct nf_dns_event *e;
+	struct nf_dns_orig *o;
+	struct bpf_sock *sk;
+	struct iphdr iph;
+	__be16 hdr[4 + DNS_HDR_LEN / 2];	/* UDP, then DNS header */
+	__u32 slot, off, len;
+
+	if (skb->protocol != bpf_htons(ETH_P_IP))
+		return 1;
+	p = policy_in_force(&slot);
+	if (!p || !(p->flags & NF_F_DNS_PROXY))
+		return 1;
+	if (bpf_skb_load_bytes(skb, 0, &iph, sizeof(iph)) ||
+	    iph.protocol != IPPROTO_UDP || iph.saddr != p->dns_proxy_addr ||
+	    (iph.frag_off & bpf_htons(IP_OFFSET | IP_MF)))
+		return 1;
+	off = iph.ihl * 4;
+	if (bpf_skb_load_bytes(skb, off, hdr, sizeof(hdr)) ||
+	    hdr[0] != p->dns_proxy_port)
+		return 1;
+	/* hdr[5]: the DNS flags */
+	if (!(bpf_ntohs(hdr[5]) & DNS_QR) ||
+	    (bpf_ntohs(hdr[5]) & DNS_RCODE) != DNS_REFUSED)
+		return 1;
+	count(NF_STAT_DNS_REFUSED);
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(NF_STAT_EVENT_LOST);
+		return 1;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	off += sizeof(hdr);
+	len = skb->len > off ? skb->len - off : 0;
+	if (len > NF_DNS_QUESTION_MAX)
+		len = NF_DNS_QUESTION_MAX;
+	/* keep the mask: the verifier must see 1 <= len <= sizeof(name) */
+	barrier_var(len);
+	len &= 2 * NF_DNS_QUESTION_MAX - 1;
+	if (len >= 1 && len <= NF_DNS_QUESTION_MAX &&
+	    bpf_skb_load_bytes(skb, off, e->question, len) == 0)
+		e->len = len;
+	e->rcode = DNS_REFUSED;
+	e->ev.ts_ns = bpf_ktime_get_ns();
+	e->ev.cgroup_id = bpf_skb_cgroup_id(skb);
+	e->ev.stat = NF_STAT_DNS_REFUSED;
+	e->ev.hook = NF_HOOK_DNS;
+	e->ev.proto = IPPROTO_UDP;
+	e->ev.family = AF_INET;
+	e->ev.port = bpf_htons(NF_DNS_PORT);
+	sk = skb->sk;
+	if (sk)
+		sk = bpf_sk_fullsock(sk);
+	o = sk ? bpf_sk_storage_get(&dns_sk, sk, 0, 0) : NULL;
+	if (o) {
+		e->ev.tgid = o->tgid;
+		e->ev.pid = o->tgid;
+		e->ev.uid = o->uid;
+		e->ev.family = o->family;
+		e->ev.port = o->port;
+		__builtin_memcpy(e->ev.addr, o->addr, 16);
+		__builtin_memcpy(e->ev.comm, o->comm, sizeof(e->ev.comm));
+	}
+	bpf_ringbuf_submit(e, 0);
 	return 1;
 }

@@ -24,6 +24,7 @@ struct decision {
 	bool allow;
 	bool redirect;		/* rewrite the destination to addr:port */
 	bool events_allowed;	/* the policy wants events for allowed ones */
+	bool dns;		/* the redirect goes to the DNS filter */
 	__be32 addr;		/* net */
 	__be16 port;		/* net */
 };
@@ -159,6 +160,23 @@ static __always_inline void allow(struct decision *d, __u32 stat)
 }
 
 /*
+ * With a DNS filter in the policy, TCP and UDP to port 53 of any address go
+ * to it (the caller checked the protocol). Returns whether it decided.
+ */
+static __always_inline bool dns_filter(struct decision *d,
+				       const struct nf_policy *p, __be16 port)
+{
+	if (!(p->flags & NF_F_DNS_PROXY) || port != bpf_htons(NF_DNS_PORT))
+		return false;
+	allow(d, NF_STAT_DNS_REDIRECT);
+	d->redirect = true;
+	d->dns = true;
+	d->addr = p->dns_proxy_addr;
+	d->port = p->dns_proxy_port;
+	return true;
+}
+
+/*
  * Decide for an IPv4 destination. proto is the socket's protocol; addr and
  * port are as the application asked (net order).
  */
@@ -171,6 +189,7 @@ static __always_inline void decide4(struct decision *d, __u32 proto,
 	bool loopback;
 
 	d->redirect = false;
+	d->dns = false;
 	d->events_allowed = false;
 	p = policy_in_force(&slot);
 	if (!p)
@@ -178,6 +197,13 @@ static __always_inline void decide4(struct decision *d, __u32 proto,
 	d->events_allowed = p->flags & NF_F_EVENTS_ALLOWED;
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 		return deny(d, NF_STAT_DENY_PROTO);
+
+	/* a DNS filter takes every port-53 destination, loopback included */
+	if (dns_filter(d, p, port))
+		return;
+	if ((p->flags & NF_F_DNS_PROXY) && addr == p->dns_proxy_addr &&
+	    port == p->dns_proxy_port)
+		return allow(d, NF_STAT_DNS);
 
 	loopback = is_loopback4(a);
 	if (loopback) {

@@ -44,6 +44,7 @@ enum nf_loopback {
 #define NF_F_TLS_PROXY		(1u << 0)	/* tls_proxy_* is set */
 #define NF_F_FWD_PROXY		(1u << 1)	/* fwd_proxy_* is set */
 #define NF_F_EVENTS_ALLOWED	(1u << 2)	/* events for allowed connects too */
+#define NF_F_DNS_PROXY		(1u << 3)	/* dns_proxy_*: all port-53 traffic there */
 
 /*
  * One policy generation (value of the "policy" array map, NF_GENERATIONS
@@ -61,6 +62,9 @@ struct nf_policy {
 	__be16 fwd_proxy_port;		/* net */
 	__u16 nr_resolvers;
 	__be32 resolvers[NF_MAX_RESOLVERS];	/* net */
+	__be32 dns_proxy_addr;		/* net: the DNS filter (NF_F_DNS_PROXY) */
+	__be16 dns_proxy_port;		/* net */
+	__u16 pad;			/* zero */
 	__u8 redirect_ports[NF_PORT_BITMAP_BYTES];	/* to proxy */
 	__u8 tls_ports[NF_PORT_BITMAP_BYTES];		/* to TLS proxy */
 };
@@ -91,6 +95,25 @@ struct nf_orig {
 };
 
 /*
+ * Per-socket record (socket storage "dns_sk") of a DNS socket redirected to
+ * the filter: the resolver the application asked for, so that replies
+ * (recvmsg) and getpeername show that address, and who sent the last query
+ * (for refusal events). An unconnected socket that sent to several resolvers
+ * keeps the last one: every reply then appears to come from it.
+ */
+struct nf_dns_orig {
+	__u32 addr[4];		/* net: IPv4 in addr[0] when family is AF_INET */
+	__be32 filter_addr;	/* net: where it was redirected */
+	__be16 port;		/* net: as asked (53) */
+	__be16 filter_port;	/* net */
+	__u8 family;		/* AF_INET or AF_INET6: the address as asked */
+	__u8 pad[3];
+	__u32 tgid;		/* last sender */
+	__u32 uid;
+	char comm[16];
+};
+
+/*
  * Key of the global "orig4" map, where the proxy's getsockopt responder finds
  * the record: the connection's 4-tuple as the proxy sees it.
  */
@@ -112,6 +135,7 @@ enum nf_stat {
 	NF_STAT_BYPASS,		/* TCP to an allowed (gateway, port) pair */
 	NF_STAT_FWD_PROXY,	/* TCP to the forward-proxy port */
 	NF_STAT_DNS,		/* UDP or TCP to an allowed resolver, port 53 */
+	NF_STAT_DNS_REDIRECT,	/* UDP or TCP port 53 redirected to the filter */
 	NF_STAT_LOOPBACK,	/* loopback in NF_LOOPBACK_ALLOW mode */
 	/* refused: connect() or sendmsg() fails with EPERM */
 	NF_STAT_DENY_PORT,	/* TCP port not redirected nor bypassed */
@@ -124,6 +148,7 @@ enum nf_stat {
 	NF_STAT_DENY_PROTO,	/* neither TCP nor UDP (raw, ICMP, MPTCP, ...) */
 	NF_STAT_DENY_SOCKET,	/* socket kind refused at creation */
 	NF_STAT_SKB_DROP,	/* packet dropped by the egress filter */
+	NF_STAT_DNS_REFUSED,	/* the filter refused a query (seen in its reply) */
 	/* proxy side and record keeping */
 	NF_STAT_ORIG_STORED,	/* record moved to orig4 by sockops */
 	NF_STAT_ORIG_STORE_FAIL,
@@ -141,6 +166,7 @@ enum nf_hook {
 	NF_HOOK_SENDMSG,	/* sendmsg4/sendmsg6 */
 	NF_HOOK_SOCKET,		/* socket creation */
 	NF_HOOK_PACKET,		/* egress packet filter */
+	NF_HOOK_DNS,		/* a refusal in the DNS filter's reply */
 };
 
 #define NF_EVENTS_BYTES		(256 * 1024)	/* ring buffer per policy */
@@ -175,6 +201,22 @@ struct nf_udp_refusal {
 	struct nf_event ev;	/* as at connect(); ts_ns set when sent */
 	__u32 pending;		/* 1: not sent yet */
 	__u32 pad;
+};
+
+/*
+ * A refused DNS query (hook NF_HOOK_DNS): the common record (addr/port: the
+ * resolver the application asked, pid/comm: its last sender, 0 when not
+ * known), then the question as the filter's reply echoes it, in wire format
+ * (length-prefixed labels, a zero, the type and class, both net order),
+ * len bytes of it at most NF_DNS_QUESTION_MAX.
+ */
+#define NF_DNS_QUESTION_MAX	256
+struct nf_dns_event {
+	struct nf_event ev;
+	__u16 len;		/* bytes of question: 0 when unreadable */
+	__u8 rcode;		/* 5: REFUSED */
+	__u8 pad[5];
+	__u8 question[NF_DNS_QUESTION_MAX];
 };
 
 /* Per-cgroup bookkeeping for status (the "meta" map); BPF never reads it. */

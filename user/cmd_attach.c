@@ -32,6 +32,8 @@ const char attach_usage[] =
 	"  --host-gateway ADDR[,ADDR...]  gateway IPs or names (default: host.docker.internal)\n"
 	"  --allow-host-ports SPEC  gateway ports that go direct (default: 80,443)\n"
 	"  --dns-servers IP[,IP...] allowed resolvers, port 53 (default: /etc/resolv.conf)\n"
+	"  --dns-proxy IP:PORT      a filtering resolver: all DNS of the agent (UDP and TCP,\n"
+	"                           port 53 of any address) is redirected there\n"
 	"  --redirect-ports SPEC    TCP ports redirected to the proxy (default: 80,443)\n"
 	"  --tls-ports SPEC         of those, the ones sent to --tls-proxy (default: 443)\n"
 	"  --loopback allow|host    loopback is the agent's own (allow, default) or the\n"

@@ -107,6 +107,9 @@ static const struct feature_info attach_info[] = {
 	{ BPF_CGROUP_GETSOCKOPT, "SO_ORIGINAL_DST answers on the proxy's cgroup", "5.3" },
 	{ BPF_CGROUP_INET4_GETPEERNAME, "getpeername() of redirected IPv4 sockets", "5.8" },
 	{ BPF_CGROUP_INET6_GETPEERNAME, "getpeername() of redirected IPv6 sockets", "5.8" },
+	{ BPF_CGROUP_UDP4_RECVMSG, "DNS filter replies shown from the resolver asked (IPv4)", "5.2" },
+	{ BPF_CGROUP_UDP6_RECVMSG, "DNS filter replies shown from the resolver asked (IPv6)", "5.2" },
+	{ BPF_CGROUP_INET_INGRESS, "refused DNS queries as events (the filter's replies)", "4.10" },
 	{ BPF_LSM_CGROUP, "other address families refused per cgroup", "6.0" },
 };
 

@@ -42,7 +42,7 @@ static int on_event(void *ctx, void *data, size_t len)
 
 	if (len < sizeof(struct nf_event) || (c->max && c->seen >= c->max))
 		return 0;
-	event_print(stdout, data, json_output);
+	event_print(stdout, data, len, json_output);
 	c->seen++;
 	if (c->max && c->seen >= c->max)
 		stop = 1;

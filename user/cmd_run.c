@@ -31,6 +31,8 @@
 #include "cgroup.h"
 #include "check.h"
 #include "commands.h"
+#include "dnsmasq.h"
+#include "dnsmasq_conf.h"
 #include "domains.h"
 #include "enforce.h"
 #include "events.h"
@@ -47,7 +49,9 @@ const char run_usage[] =
 	"Exits with CMD's status (128+N when a signal N ended it).\n"
 	"\n"
 	"Run flags:\n"
-	"  --allow-domains LIST     domains Squid lets through (a.com, *.b.org, https://c.net)\n"
+	"  --allow-domains LIST     domains Squid lets through (a.com, *.b.org, https://c.net);\n"
+	"                           also the only names CMD's DNS answers (a local dnsmasq\n"
+	"                           gets all its DNS; other names are REFUSED, never sent on)\n"
 	"  --allow-domains-file F   the same, one per line\n"
 	"  --block-domains LIST     domains refused even when allowed\n"
 	"  --hosts-file F           names Squid resolves before DNS (default /etc/hosts)\n"
@@ -63,7 +67,9 @@ const char run_usage[] =
 	"--cgroup or --pid (run makes the cgroup). --proxy IP:PORT uses a running proxy\n"
 	"instead of the embedded Squid; give --proxy-cgroup with it for the\n"
 	"SO_ORIGINAL_DST responder.\n"
-	"--loopback defaults to 'host': loopback is the host, governed like the gateway.\n";
+	"--loopback defaults to 'host': loopback is the host, governed like the gateway.\n"
+	"Without --allow-domains, DNS is not filtered: CMD may ask the allowed resolvers\n"
+	"any name (--dns-proxy sends it to a filter of your own instead).\n";
 
 enum run_opt {
 	OPT_ALLOW_DOMAINS = OPT_POLICY_END + 1,
@@ -90,6 +96,8 @@ struct run_ctx {
 	uid_t uid;
 	gid_t gid;
 	bool own_proxy;		/* no --proxy: the embedded Squid */
+	bool dns_filter;	/* --allow-domains, no --dns-proxy: our dnsmasq */
+	pid_t dns;		/* its pid while it runs */
 	char **cmd;
 
 	char base[PATH_MAX];	/* our cgroup: base/agent, base/proxy */
@@ -326,7 +334,9 @@ static void remove_run_dir(const char *dir)
 {
 	static const char *const files[] = { "squid.conf", SQUID_PID_FILE,
 					     SQUID_ACCESS_LOG, SQUID_CACHE_LOG,
-					     SQUID_CERT_FILE, "squid.out", "hosts" };
+					     SQUID_CERT_FILE, "squid.out", "hosts",
+					     DNSMASQ_CONF, DNSMASQ_PID_FILE,
+					     DNSMASQ_LOG };
 	char path[PATH_MAX + 64];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -345,6 +355,8 @@ static void teardown(struct run_ctx *r)
 		pr_warn("netfence: detach %s: %s", r->agent, err);
 	if (r->made_agent)
 		remove_cgroup(r->agent);
+	if (r->dns > 0)
+		dnsmasq_stop(r->dns, 2000);
 	if (r->own_proxy) {
 		char name[32];
 
@@ -361,9 +373,10 @@ static void teardown(struct run_ctx *r)
 	if (r->run_dir[0]) {
 		if (r->log_dir) {
 			static const char *const logs[] = { SQUID_ACCESS_LOG,
-							    SQUID_CACHE_LOG };
+							    SQUID_CACHE_LOG,
+							    DNSMASQ_LOG };
 
-			for (int i = 0; i < 2; i++) {
+			for (int i = 0; i < 3; i++) {
 				snprintf(from, sizeof(from), "%s/%s", r->run_dir, logs[i]);
 				snprintf(to, sizeof(to), "%s/%s", r->log_dir, logs[i]);
 				copy_file(from, to);
@@ -383,18 +396,13 @@ static bool interrupted(void)
 	       sigismember(&pending, SIGHUP);
 }
 
-static int start_squid(struct run_ctx *r)
+/* The run directory, for Squid's and dnsmasq's files (made once). */
+static int make_run_dir(struct run_ctx *r)
 {
-	struct squid_conf_opts so = { 0 };
-	char conf[PATH_MAX + 32], log[PATH_MAX + 32], cert[PATH_MAX];
-	char hosts[PATH_MAX + 32], name[32];
-	char err[512], dns[NF_MAX_RESOLVERS * 16 + 1] = "";
-	uint32_t lo = htonl(INADDR_LOOPBACK);
-	uint16_t ports[3];
 	struct passwd *pw;
-	FILE *f;
-	int ret, status;
 
+	if (r->run_dir[0])
+		return 0;
 	/* the pid in the name lets `netfence cleanup` tell a dead run's */
 	snprintf(r->run_dir, sizeof(r->run_dir), RUN_DIR_PREFIX "%d-XXXXXX",
 		 (int)getpid());
@@ -408,7 +416,37 @@ static int start_squid(struct run_ctx *r)
 	if (pw && chown(r->run_dir, pw->pw_uid, pw->pw_gid))
 		pr_debug("chown %s: %s", r->run_dir, strerror(errno));
 	chmod(r->run_dir, 0700);
+	return 0;
+}
 
+/*
+ * A copy of the hosts file in the run directory that Squid and dnsmasq can
+ * read after dropping to their user, whatever the original's permissions.
+ */
+static void copy_hosts(struct run_ctx *r, char *hosts, size_t len)
+{
+	struct passwd *pw = getpwnam(SQUID_DEFAULT_USER);
+
+	snprintf(hosts, len, "%s/hosts", r->run_dir);
+	copy_file(r->hosts_file ? r->hosts_file : SQUID_DEFAULT_HOSTS, hosts);
+	if (pw && chown(hosts, pw->pw_uid, pw->pw_gid))
+		pr_debug("chown %s: %s", hosts, strerror(errno));
+}
+
+static int start_squid(struct run_ctx *r)
+{
+	struct squid_conf_opts so = { 0 };
+	char conf[PATH_MAX + 32], log[PATH_MAX + 32], cert[PATH_MAX];
+	char hosts[PATH_MAX + 32], name[32];
+	char err[512], dns[NF_MAX_RESOLVERS * 16 + 1] = "";
+	uint32_t lo = htonl(INADDR_LOOPBACK);
+	uint16_t ports[3];
+	FILE *f;
+	int ret, status;
+
+	ret = make_run_dir(r);
+	if (ret)
+		return ret;
 	ret = cert_generate(r->run_dir, cert, sizeof(cert), err, sizeof(err));
 	if (ret) {
 		p_err("cannot make the intercept certificate: %s", err);
@@ -437,14 +475,8 @@ static int start_squid(struct run_ctx *r)
 	so.https_port = ports[1];
 	so.fwd_port = ports[2];
 	so.cert_path = cert;
-	/*
-	 * Squid reads the hosts file after dropping to its own user: give it
-	 * a copy it can read, whatever the permissions of the original.
-	 */
-	snprintf(hosts, sizeof(hosts), "%s/hosts", r->run_dir);
-	copy_file(r->hosts_file ? r->hosts_file : SQUID_DEFAULT_HOSTS, hosts);
-	if (pw && chown(hosts, pw->pw_uid, pw->pw_gid))
-		pr_debug("chown %s: %s", hosts, strerror(errno));
+	/* Squid reads the hosts file after dropping to its own user */
+	copy_hosts(r, hosts, sizeof(hosts));
 	so.hosts_file = hosts;
 	so.allow = &r->allow;
 	so.block = &r->block;
@@ -497,6 +529,80 @@ static int start_squid(struct run_ctx *r)
 	return 0;
 }
 
+/*
+ * The DNS filter: dnsmasq in the proxy's cgroup on a free 127.0.0.1 port,
+ * answering the allowlist from the upstream resolvers and refusing the
+ * rest; the policy sends every port-53 query of CMD there.
+ */
+static int start_dns(struct run_ctx *r)
+{
+	struct dnsmasq_conf_opts o = { 0 };
+	char conf[PATH_MAX + 32], log[PATH_MAX + 32], pid[PATH_MAX + 32];
+	char hosts[PATH_MAX + 32], err[600];
+	uint32_t lo = htonl(INADDR_LOOPBACK);
+	uint16_t port;
+	FILE *f;
+	int ret, status;
+
+	ret = make_run_dir(r);
+	if (ret)
+		return ret;
+	port = free_udp_tcp_port(lo);
+	if (!port) {
+		p_err("no free UDP and TCP port on 127.0.0.1 for the DNS filter");
+		return -EADDRINUSE;
+	}
+	copy_hosts(r, hosts, sizeof(hosts));
+	snprintf(conf, sizeof(conf), "%s/" DNSMASQ_CONF, r->run_dir);
+	snprintf(log, sizeof(log), "%s/" DNSMASQ_LOG, r->run_dir);
+	snprintf(pid, sizeof(pid), "%s/" DNSMASQ_PID_FILE, r->run_dir);
+	o.listen_addr = "127.0.0.1";
+	o.port = port;
+	o.allow = &r->allow;
+	o.block = &r->block;
+	o.upstreams = r->pol.pol.resolvers;
+	o.n_upstreams = r->pol.pol.nr_resolvers;
+	o.hosts_file = hosts;
+	o.pid_file = pid;
+	o.log_file = log;
+	/* it reads the run directory's files after dropping to this user */
+	o.user = getpwnam(SQUID_DEFAULT_USER) ? SQUID_DEFAULT_USER : "root";
+	f = fopen(conf, "we");
+	if (!f) {
+		p_err("cannot write %s: %s", conf, strerror(errno));
+		return -errno;
+	}
+	ret = dnsmasq_conf_write(f, &o, err, sizeof(err));
+	if (fclose(f) && !ret)
+		ret = -EIO;
+	if (!ret)
+		ret = dnsmasq_check(conf, err, sizeof(err));
+	if (ret) {
+		p_err("DNS filter configuration: %s", err);
+		return ret;
+	}
+	r->dns = dnsmasq_start(conf, r->proxy, log, err, sizeof(err));
+	if (r->dns < 0) {
+		p_err("cannot start the DNS filter: %s", err);
+		r->dns = 0;
+		return -ENOENT;
+	}
+	ret = dnsmasq_wait_ready(r->dns, lo, htons(port), 5000, &status);
+	if (ret) {
+		if (ret == -ECHILD)
+			r->dns = 0;
+		p_err("the DNS filter (dnsmasq) did not start answering (%s); see %s",
+		      ret == -ECHILD ? "it exited" : "timed out", log);
+		return ret;
+	}
+	r->pol.pol.flags |= NF_F_DNS_PROXY;
+	r->pol.pol.dns_proxy_addr = lo;
+	r->pol.pol.dns_proxy_port = htons(port);
+	pr_info("netfence: DNS filter (dnsmasq %d) answering on 127.0.0.1:%u after %.0f ms",
+		(int)r->dns, port, ms_since(&r->t0));
+	return 0;
+}
+
 static int setup(struct run_ctx *r)
 {
 	struct cgroup_ref agent = { .fd = -1 }, proxy = { .fd = -1 };
@@ -514,7 +620,7 @@ static int setup(struct run_ctx *r)
 	ret = make_dir(r->base, &r->made_base);
 	if (!ret)
 		ret = make_dir(r->agent, &r->made_agent);
-	if (!ret && own_proxy)
+	if (!ret && (own_proxy || r->dns_filter))
 		ret = make_dir(r->proxy, &r->made_proxy);
 	if (ret)
 		return ret;
@@ -523,6 +629,13 @@ static int setup(struct run_ctx *r)
 
 	if (own_proxy) {
 		ret = start_squid(r);
+		if (ret)
+			return ret;
+		if (interrupted())
+			return -EINTR;
+	}
+	if (r->dns_filter) {
+		ret = start_dns(r);
 		if (ret)
 			return ret;
 		if (interrupted())
@@ -720,8 +833,7 @@ static int start_child(struct run_ctx *r)
 /* --log-dir: the policy's verdict events go to events.jsonl. */
 static int log_event(void *ctx, void *data, size_t len)
 {
-	if (len >= sizeof(struct nf_event))
-		event_print(ctx, data, true);
+	event_print(ctx, data, len, true);
 	return 0;
 }
 
@@ -766,6 +878,12 @@ static int wait_child(struct run_ctx *r)
 			ring_buffer__consume(rb);
 		if (waitpid(r->child, &status, WNOHANG) == r->child)
 			break;
+		if (r->dns > 0 && waitpid(r->dns, &status, WNOHANG) == r->dns) {
+			/* the policy still sends DNS there: it fails, closed */
+			r->dns = 0;
+			pr_warn("netfence: the DNS filter (dnsmasq) exited while %s was running: its DNS now fails",
+				r->cmd[0]);
+		}
 		if (r->squid > 0 && waitpid(r->squid, &status, WNOHANG) == r->squid) {
 			r->squid = 0;
 			pr_warn("netfence: Squid exited while %s was running; stopping it",
@@ -827,6 +945,7 @@ int do_run(int argc, char **argv)
 	if (r.po.loopback < 0)
 		r.po.loopback = NF_LOOPBACK_HOST;
 	r.own_proxy = !r.po.proxy.set;
+	r.dns_filter = r.allow.n > 0 && !r.po.dns_proxy.set;
 	if (r.own_proxy)	/* replaced by the embedded Squid's ports */
 		r.po.proxy = (struct endpoint4){ true, htonl(INADDR_LOOPBACK), htons(1) };
 	if (policy_build(&r.po, &r.pol, err, sizeof(err))) {

@@ -68,6 +68,9 @@ static void json_policy(struct json *j, const struct policy_state *ps)
 		json_str(j, buf);
 	}
 	json_array_end(j);
+	if (p->flags & NF_F_DNS_PROXY)
+		format_endpoint4(p->dns_proxy_addr, p->dns_proxy_port, buf);
+	json_kv_str(j, "dns_proxy", p->flags & NF_F_DNS_PROXY ? buf : NULL);
 	json_kv_uint(j, "bypass_entries", ps->n_bypass);
 	json_key(j, "bypass");
 	json_array_begin(j);
@@ -159,6 +162,10 @@ static int show_text(const struct policy_state *ps)
 			printf(" %s", buf);
 		}
 		printf("%s\n", p->nr_resolvers ? "" : " none");
+		if (p->flags & NF_F_DNS_PROXY) {
+			format_endpoint4(p->dns_proxy_addr, p->dns_proxy_port, buf);
+			printf("  dns filter %s: every port-53 query goes there\n", buf);
+		}
 		printf("  host bypass: %zu pair%s", ps->n_bypass,
 		       ps->n_bypass == 1 ? "" : "s");
 		for (size_t i = 0; i < ps->n_bypass && i < 8; i++) {

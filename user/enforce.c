@@ -36,7 +36,8 @@ static const char *const agent_links[] = { "egress",	   "connect4",
 					   "connect6",	   "sendmsg4",
 					   "sendmsg6",	   "sockops_orig",
 					   "sock_create",  "getpeername4",
-					   "getpeername6" };
+					   "getpeername6", "recvmsg4",
+					   "recvmsg6",	   "dns_reply" };
 #define N_AGENT_LINKS (sizeof(agent_links) / sizeof(agent_links[0]))
 /* Optional: refuses non-inet families where the BPF LSM is active. */
 #define LSM_LINK "socket_create"
@@ -49,6 +50,7 @@ static const char *const stat_names[NF_STAT_MAX] = {
 	[NF_STAT_BYPASS] = "bypass",
 	[NF_STAT_FWD_PROXY] = "forward_proxy",
 	[NF_STAT_DNS] = "dns",
+	[NF_STAT_DNS_REDIRECT] = "dns_filter",
 	[NF_STAT_LOOPBACK] = "loopback",
 	[NF_STAT_DENY_PORT] = "deny_port",
 	[NF_STAT_DENY_UDP] = "deny_udp",
@@ -60,6 +62,7 @@ static const char *const stat_names[NF_STAT_MAX] = {
 	[NF_STAT_DENY_PROTO] = "deny_proto",
 	[NF_STAT_DENY_SOCKET] = "deny_socket",
 	[NF_STAT_SKB_DROP] = "packet_drop",
+	[NF_STAT_DNS_REFUSED] = "dns_refused",
 	[NF_STAT_ORIG_STORED] = "orig_stored",
 	[NF_STAT_ORIG_STORE_FAIL] = "orig_store_fail",
 	[NF_STAT_ORIG_HIT] = "orig_hit",
@@ -417,6 +420,9 @@ static int attach_new(const struct cgroup_ref *cg,
 	progs[6] = skel->progs.sock_create;
 	progs[7] = skel->progs.getpeername4;
 	progs[8] = skel->progs.getpeername6;
+	progs[9] = skel->progs.recvmsg4;
+	progs[10] = skel->progs.recvmsg6;
+	progs[11] = skel->progs.dns_reply;
 	for (i = 0; i < N_AGENT_LINKS; i++) {
 		links[i] = bpf_program__attach_cgroup(progs[i], cg->fd);
 		if (!links[i]) {

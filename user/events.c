@@ -26,6 +26,8 @@ static const char *hook_name(uint8_t hook)
 		return "socket";
 	case NF_HOOK_PACKET:
 		return "packet";
+	case NF_HOOK_DNS:
+		return "dns";
 	}
 	return "unknown";
 }
@@ -68,13 +70,90 @@ static void dest_str(const struct nf_event *e, char *buf, size_t len)
 	}
 }
 
-void event_print(FILE *f, const struct nf_event *e, bool json)
+int dns_question_decode(const uint8_t *q, size_t len, char *name,
+			size_t namelen, uint16_t *qtype)
 {
+	size_t i = 0, o = 0;
+	bool whole = false;
+
+	*qtype = 0;
+	if (!namelen)
+		return -EINVAL;
+	while (i < len) {
+		size_t n = q[i++];
+
+		if (n == 0) {
+			whole = true;
+			break;
+		}
+		if (n & 0xc0 || i + n > len)
+			break;
+		if (o && o + 1 < namelen)
+			name[o++] = '.';
+		for (size_t k = 0; k < n; k++, i++) {
+			uint8_t c = q[i];
+			char esc[5];
+			size_t m;
+
+			if (c > 0x20 && c < 0x7f && c != '.' && c != '\\') {
+				esc[0] = (char)c;
+				m = 1;
+			} else {
+				m = (size_t)snprintf(esc, sizeof(esc), "\\%03u", c);
+			}
+			if (o + m >= namelen)
+				break;
+			memcpy(name + o, esc, m);
+			o += m;
+		}
+	}
+	name[o < namelen ? o : namelen - 1] = '\0';
+	if (!whole)
+		return -EINVAL;
+	if (i + 2 <= len)
+		*qtype = (uint16_t)(q[i] << 8 | q[i + 1]);
+	return 0;
+}
+
+const char *dns_type_name(uint16_t t, char *buf, size_t len)
+{
+	static const struct {
+		uint16_t t;
+		const char *name;
+	} types[] = { { 1, "A" },     { 2, "NS" },     { 5, "CNAME" },
+		      { 6, "SOA" },   { 12, "PTR" },   { 15, "MX" },
+		      { 16, "TXT" },  { 28, "AAAA" },  { 33, "SRV" },
+		      { 64, "SVCB" }, { 65, "HTTPS" }, { 255, "ANY" } };
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (types[i].t == t)
+			return types[i].name;
+	snprintf(buf, len, "TYPE%u", t);
+	return buf;
+}
+
+void event_print(FILE *f, const void *data, size_t len, bool json)
+{
+	const struct nf_event *e = data;
+	const struct nf_dns_event *de = data;
+	char name[4 * NF_DNS_QUESTION_MAX + 1], tbuf[16];
+	const char *qtype = NULL;
 	char comm[sizeof(e->comm) + 1], dest[INET6_ADDRSTRLEN + 16], pbuf[8];
 	const char *verdict = e->stat >= NF_STAT_FIRST_DENY ? "refused" :
 				"allowed";
 	const char *proto = proto_name(e->proto, pbuf, sizeof(pbuf));
 
+	if (len < sizeof(*e) || (e->hook == NF_HOOK_DNS && len < sizeof(*de)))
+		return;
+	if (e->hook == NF_HOOK_DNS) {
+		uint16_t t;
+
+		dns_question_decode(de->question,
+				    de->len < sizeof(de->question) ? de->len :
+								      sizeof(de->question),
+				    name, sizeof(name), &t);
+		qtype = dns_type_name(t, tbuf, sizeof(tbuf));
+	}
 	memcpy(comm, e->comm, sizeof(e->comm));
 	comm[sizeof(e->comm)] = '\0';
 	dest_str(e, dest, sizeof(dest));
@@ -91,6 +170,10 @@ void event_print(FILE *f, const struct nf_event *e, bool json)
 		if (e->hook == NF_HOOK_SOCKET)
 			json_kv_uint(j, "type", e->type);
 		json_kv_str(j, "destination", dest[0] ? dest : NULL);
+		if (qtype) {
+			json_kv_str(j, "name", name);
+			json_kv_str(j, "qtype", qtype);
+		}
 		json_kv_uint(j, "pid", e->pid);
 		json_kv_uint(j, "tgid", e->tgid);
 		json_kv_uint(j, "uid", e->uid);
@@ -100,7 +183,12 @@ void event_print(FILE *f, const struct nf_event *e, bool json)
 		json_end(j);
 		return;
 	}
-	if (e->hook == NF_HOOK_SOCKET)
+	if (qtype)
+		fprintf(f, "%s %s %s %s (%s) name %s type %s pid %u uid %u %s\n",
+			verdict, hook_name(e->hook), proto, dest,
+			nf_stat_name((int)e->stat), name, qtype, e->tgid, e->uid,
+			comm);
+	else if (e->hook == NF_HOOK_SOCKET)
 		fprintf(f, "%s %s socket family %u type %u proto %s (%s) pid %u uid %u %s\n",
 			verdict, hook_name(e->hook), e->family, e->type, proto,
 			nf_stat_name((int)e->stat), e->tgid, e->uid, comm);

@@ -9,8 +9,24 @@
 
 #include "netfence.h"
 
-/* One event as a line of text, or as one JSON object on one line. */
-void event_print(FILE *f, const struct nf_event *e, bool json);
+/*
+ * One event (a ring buffer record of len bytes: struct nf_event, or struct
+ * nf_dns_event for hook NF_HOOK_DNS) as a line of text, or as one JSON
+ * object on one line. A record too short for its kind is skipped.
+ */
+void event_print(FILE *f, const void *data, size_t len, bool json);
+
+/*
+ * A DNS question in wire format (len bytes) as a dotted name in name
+ * (bytes other than printable ASCII, '.' and '\\' inside a label as \DDD;
+ * cut to fit) and its type. Returns 0, or -EINVAL when the name does not
+ * end within len bytes (name then holds what was read, qtype 0).
+ */
+int dns_question_decode(const uint8_t *q, size_t len, char *name,
+			size_t namelen, uint16_t *qtype);
+
+/* "A", "AAAA", "TXT", ..., or "TYPE<n>" written in buf. */
+const char *dns_type_name(uint16_t t, char *buf, size_t len);
 
 struct ring_buffer;
 

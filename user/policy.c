@@ -29,6 +29,7 @@ const struct option policy_options[] = {
 	{ "pid", required_argument, NULL, OPT_PID },
 	{ "proxy-pid", required_argument, NULL, OPT_PROXY_PID },
 	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "dns-proxy", required_argument, NULL, OPT_DNS_PROXY },
 	{ 0 },
 };
 
@@ -125,6 +126,8 @@ int policy_opt_set(struct policy_opts *o, int id, const char *arg, char *err,
 		return set_endpoint(&o->tls_proxy, name, arg, err, errlen);
 	case OPT_FWD_PROXY:
 		return set_endpoint(&o->fwd_proxy, name, arg, err, errlen);
+	case OPT_DNS_PROXY:
+		return set_endpoint(&o->dns_proxy, name, arg, err, errlen);
 	case OPT_HOST_ACCESS:
 		o->host_access = true;
 		return 0;
@@ -491,6 +494,11 @@ int policy_build(const struct policy_opts *o, struct policy *out, char *err,
 	}
 	if (o->log_allowed)
 		p->flags |= NF_F_EVENTS_ALLOWED;
+	if (o->dns_proxy.set) {
+		p->flags |= NF_F_DNS_PROXY;
+		p->dns_proxy_addr = o->dns_proxy.addr;
+		p->dns_proxy_port = o->dns_proxy.port;
+	}
 	if (o->fwd_proxy.set) {
 		p->flags |= NF_F_FWD_PROXY;
 		p->fwd_proxy_addr = o->fwd_proxy.addr;

@@ -42,6 +42,7 @@ struct policy_opts {
 	const char *host_gateway;	/* --host-gateway, NULL: default name */
 	const char *host_ports;		/* --allow-host-ports, NULL: default */
 	const char *dns_servers;	/* --dns-servers, NULL: resolv.conf */
+	struct endpoint4 dns_proxy;	/* --dns-proxy: all DNS goes there */
 	const char *redirect_ports;	/* --redirect-ports */
 	const char *tls_ports;		/* --tls-ports */
 	int loopback;			/* enum nf_loopback, -1: not given */
@@ -76,6 +77,7 @@ enum policy_opt {
 	OPT_PID,
 	OPT_PROXY_PID,
 	OPT_CONFIG,
+	OPT_DNS_PROXY,
 	OPT_POLICY_END,
 };
 

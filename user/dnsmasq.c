@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "dnsmasq.h"
+
+const char *dnsmasq_bin(void)
+{
+	const char *env = getenv("NETFENCE_DNSMASQ");
+
+	return env && *env == '/' ? env : DNSMASQ_BIN;
+}
+
+int dnsmasq_check(const char *conf, char *err, size_t errlen)
+{
+	int pipefd[2], status;
+	char buf[512];
+	ssize_t n = 0, got;
+	pid_t pid;
+
+	if (access(dnsmasq_bin(), X_OK)) {
+		snprintf(err, errlen, "%s: %s (install dnsmasq-base)", dnsmasq_bin(),
+			 strerror(errno));
+		return -ENOENT;
+	}
+	if (pipe2(pipefd, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		dup2(pipefd[1], STDOUT_FILENO);
+		dup2(pipefd[1], STDERR_FILENO);
+		execl(dnsmasq_bin(), "dnsmasq", "--test", "-C", conf, (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	while (n < (ssize_t)sizeof(buf) - 1 &&
+	       (got = read(pipefd[0], buf + n, sizeof(buf) - 1 - (size_t)n)) > 0)
+		n += got;
+	buf[n] = '\0';
+	close(pipefd[0]);
+	waitpid(pid, &status, 0);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	buf[strcspn(buf, "\n")] = '\0';
+	snprintf(err, errlen, "dnsmasq --test: %s", buf[0] ? buf : "failed");
+	return -EINVAL;
+}
+
+pid_t dnsmasq_start(const char *conf, const char *cgroup_dir, const char *log,
+		    char *err, size_t errlen)
+{
+	const char *bin = dnsmasq_bin();
+	pid_t pid;
+
+	if (access(bin, X_OK)) {
+		snprintf(err, errlen, "%s: %s (install dnsmasq-base)", bin,
+			 strerror(errno));
+		return -ENOENT;
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -errno;
+	}
+	if (pid == 0) {
+		char path[4096], buf[32];
+		sigset_t all;
+		int fd, n;
+
+		/* into the proxy cgroup before anything else */
+		snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup_dir);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+		if (fd < 0 || write(fd, buf, (size_t)n) != n)
+			_exit(126);
+		close(fd);
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			dup2(fd, STDIN_FILENO);
+		/* its own process group: a terminal's Ctrl-C is ours to handle */
+		setpgid(0, 0);
+		execl(bin, "dnsmasq", "-k", "-C", conf, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* One query for a name no allowlist can hold; true on any reply. */
+static bool answers(uint32_t addr, uint16_t port)
+{
+	static const unsigned char q[] = {
+		0x4e, 0x46, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		14, 'n', 'e', 't', 'f', 'e', 'n', 'c', 'e', '-', 'r', 'e', 'a', 'd', 'y',
+		7, 'i', 'n', 'v', 'a', 'l', 'i', 'd', 0, 0x00, 0x01, 0x00, 0x01,
+	};
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = addr,
+				   .sin_port = port };
+	unsigned char reply[512];
+	struct pollfd pfd;
+	bool ok = false;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return false;
+	if (!connect(fd, (struct sockaddr *)&sin, sizeof(sin)) &&
+	    send(fd, q, sizeof(q), 0) == (ssize_t)sizeof(q)) {
+		pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+		ok = poll(&pfd, 1, 50) == 1 &&
+		     recv(fd, reply, sizeof(reply), 0) >= 12 && reply[0] == q[0] &&
+		     reply[1] == q[1];
+	}
+	close(fd);
+	return ok;
+}
+
+int dnsmasq_wait_ready(pid_t pid, uint32_t addr, uint16_t port, int timeout_ms,
+		       int *status)
+{
+	struct timespec tick = { 0, 10 * 1000 * 1000 }, t0, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return -ECHILD;
+		if (answers(addr, port))
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - t0.tv_sec) * 1000 +
+			    (now.tv_nsec - t0.tv_nsec) / 1000000 > timeout_ms)
+			return -ETIMEDOUT;
+		nanosleep(&tick, NULL);
+	}
+}
+
+void dnsmasq_stop(pid_t pid, int timeout_ms)
+{
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	int status;
+
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	for (int waited = 0; waited < timeout_ms; waited += 10) {
+		if (waitpid(pid, &status, WNOHANG) != 0)
+			return;
+		nanosleep(&tick, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+}
+
+uint16_t free_udp_tcp_port(uint32_t addr)
+{
+	for (int tries = 0; tries < 32; tries++) {
+		struct sockaddr_in sin = { .sin_family = AF_INET,
+					   .sin_addr.s_addr = addr };
+		socklen_t len = sizeof(sin);
+		int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		int t = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		uint16_t port = 0;
+
+		if (u >= 0 && t >= 0 &&
+		    !bind(u, (struct sockaddr *)&sin, sizeof(sin)) &&
+		    !getsockname(u, (struct sockaddr *)&sin, &len) &&
+		    !bind(t, (struct sockaddr *)&sin, sizeof(sin)))
+			port = ntohs(sin.sin_port);
+		if (u >= 0)
+			close(u);
+		if (t >= 0)
+			close(t);
+		if (port)
+			return port;
+	}
+	return 0;
+}
