@@ -19,8 +19,8 @@ _netfence_global_flags='-j --json -v --verbose -d --debug --help --version'
 # The policy flags: attach and run both take them.
 _netfence_policy_flags='--config --proxy --tls-proxy --forward-proxy
 	--proxy-cgroup --proxy-pid --enable-host-access --host-gateway
-	--allow-host-ports --dns-servers --redirect-ports --tls-ports --loopback
-	--log-allowed'
+	--allow-host-ports --dns-servers --dns-proxy --redirect-ports --tls-ports
+	--loopback --log-allowed'
 
 _netfence_flags_attach="--cgroup --pid $_netfence_policy_flags"
 _netfence_flags_detach='--cgroup --pid'
@@ -35,8 +35,8 @@ _netfence_flags_cleanup='--dry-run'
 # Flags that take a value (the next word, or --flag=value).
 _netfence_value_flags='--cgroup --pid --config --proxy --tls-proxy
 	--forward-proxy --proxy-cgroup --proxy-pid --host-gateway
-	--allow-host-ports --dns-servers --redirect-ports --tls-ports --loopback
-	--allow-domains --allow-domains-file --block-domains --hosts-file
+	--allow-host-ports --dns-servers --dns-proxy --redirect-ports --tls-ports
+	--loopback --allow-domains --allow-domains-file --block-domains --hosts-file
 	--log-dir --user --count --timeout'
 
 # _netfence_reply: append the lines on stdin to COMPREPLY (no word splitting,

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <linux/magic.h>
 
 #include "cgroup.h"
@@ -134,4 +137,100 @@ int cgroup_of_pid(int pid, char *out, size_t len)
 	}
 	fclose(f);
 	return err;
+}
+
+/* Inodes of UDP sockets bound to addr:port in the netns pid sees. */
+static size_t udp_inodes(int pid, uint32_t addr, uint16_t port,
+			 unsigned long *ino, size_t max)
+{
+	char path[64], line[512];
+	unsigned int a, p;
+	unsigned long i;
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/net/udp", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (n < max && fgets(line, sizeof(line), f)) {
+		/* "  sl  local_address rem_address st tx:rx tr:when retr uid timeout inode" */
+		if (sscanf(line, " %*d: %x:%x %*x:%*x %*x %*x:%*x %*x:%*x %*x %*u %*u %lu",
+			   &a, &p, &i) != 3)
+			continue;
+		/* the address as in memory: net order read as a host word */
+		if (p == ntohs(port) && (a == addr || a == 0))
+			ino[n++] = i;
+	}
+	fclose(f);
+	return n;
+}
+
+static bool holds_inode(int pid, const unsigned long *ino, size_t n)
+{
+	char path[64], link[64], want[48];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		char fdpath[128];
+		ssize_t len;
+
+		snprintf(fdpath, sizeof(fdpath), "%s/%s", path, de->d_name);
+		len = readlink(fdpath, link, sizeof(link) - 1);
+		if (len <= 0)
+			continue;
+		link[len] = '\0';
+		for (size_t k = 0; k < n && !found; k++) {
+			snprintf(want, sizeof(want), "socket:[%lu]", ino[k]);
+			found = !strcmp(link, want);
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+static int udp_owner_in(const char *dir, uint32_t addr, uint16_t port, int depth)
+{
+	char path[CGROUP_PATH_MAX + 64];
+	unsigned long ino[16];
+	struct dirent *de;
+	int pid, owner = 0;
+	FILE *f;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	f = fopen(path, "re");
+	if (f) {
+		while (!owner && fscanf(f, "%d", &pid) == 1) {
+			size_t n = udp_inodes(pid, addr, port, ino, 16);
+
+			if (n && holds_inode(pid, ino, n))
+				owner = pid;
+		}
+		fclose(f);
+	}
+	if (owner || depth >= 8)
+		return owner;
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while (!owner && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		owner = udp_owner_in(path, addr, port, depth + 1);
+	}
+	closedir(d);
+	return owner;
+}
+
+int cgroup_udp_owner(const char *dir, uint32_t addr, uint16_t port)
+{
+	return udp_owner_in(dir, addr, port, 0);
 }

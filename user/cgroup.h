@@ -33,4 +33,11 @@ void cgroup_close(struct cgroup_ref *ref);
 /* The cgroup v2 path of a process (from /proc/PID/cgroup), absolute. */
 int cgroup_of_pid(int pid, char *out, size_t len);
 
+/*
+ * A process of the cgroup at dir (or of one below it) that holds a UDP
+ * socket bound to addr:port (net order; a socket bound to 0.0.0.0 counts),
+ * as its network namespace shows it. Returns its pid, or 0 when none.
+ */
+int cgroup_udp_owner(const char *dir, uint32_t addr, uint16_t port);
+
 #endif /* NETFENCE_CGROUP_H */

@@ -262,6 +262,20 @@ int do_attach(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (o.dns_proxy.set) {
+		int owner = cgroup_udp_owner(cg.path, o.dns_proxy.addr,
+					     o.dns_proxy.port);
+
+		if (owner) {
+			char buf[32];
+
+			format_endpoint4(o.dns_proxy.addr, o.dns_proxy.port, buf);
+			p_err("--dns-proxy '%s': the filter (pid %d) runs in the agent's cgroup %s; its own queries would come back to it",
+			      buf, owner, cg.path);
+			ret = EXIT_USAGE;
+			goto out;
+		}
+	}
 	if (enforce_attach(&cg, pcgpath ? &proxy_cg : NULL, &pol, o.pid, &res,
 			   err, sizeof(err))) {
 		/* a missing kernel feature is said as `netfence check` says it */

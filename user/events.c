@@ -90,6 +90,8 @@ int dns_question_decode(const uint8_t *q, size_t len, char *name,
 			break;
 		if (o && o + 1 < namelen)
 			name[o++] = '.';
+		else if (o)
+			o = namelen;
 		for (size_t k = 0; k < n; k++, i++) {
 			uint8_t c = q[i];
 			char esc[5];
@@ -101,10 +103,12 @@ int dns_question_decode(const uint8_t *q, size_t len, char *name,
 			} else {
 				m = (size_t)snprintf(esc, sizeof(esc), "\\%03u", c);
 			}
-			if (o + m >= namelen)
-				break;
-			memcpy(name + o, esc, m);
-			o += m;
+			if (o + m < namelen) {	/* else cut: read on for the type */
+				memcpy(name + o, esc, m);
+				o += m;
+			} else {
+				o = namelen;
+			}
 		}
 	}
 	name[o < namelen ? o : namelen - 1] = '\0';
