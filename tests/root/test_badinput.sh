@@ -185,6 +185,10 @@ bad "proxy with three parts" 2 --proxy 10.9.8:3128 "${A[@]}" --proxy 10.9.8:3128
 bad "proxy with a leading space" 2 --proxy "' 10.9.8.1:3128'" "${A[@]}" --proxy " 10.9.8.1:3128"
 bad "TLS proxy not an address" 2 --tls-proxy proxy.example:3130 "${A[@]}" "${OKP[@]}" \
 	--tls-proxy proxy.example:3130
+bad "dns proxy without a value" 2 --dns-proxy "" "${A[@]}" "${OKP[@]}" --dns-proxy
+bad "dns proxy without a port" 2 --dns-proxy 10.9.8.1 "${A[@]}" "${OKP[@]}" --dns-proxy 10.9.8.1
+bad "dns proxy empty" 2 --dns-proxy "''" "${A[@]}" "${OKP[@]}" --dns-proxy ''
+bad "dns proxy IPv6" 2 --dns-proxy "::1" "${A[@]}" "${OKP[@]}" --dns-proxy '[::1]:53'
 bad "forward proxy port a name" 2 --forward-proxy 10.9.8.1:http "${A[@]}" "${OKP[@]}" \
 	--forward-proxy 10.9.8.1:http
 bad "DNS servers with an empty item" 2 --dns-servers 10.9.8.1,,10.9.8.2 "${A[@]}" \
