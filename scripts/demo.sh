@@ -4,7 +4,8 @@
 #   allowed.test  127.0.0.2:80   on the domain allowlist        -> through Squid
 #   blocked.test  127.0.0.3:80   not on the allowlist           -> Squid refuses (403)
 #   MCP gateway   127.0.0.1:18080, an allowed host port         -> direct (host bypass)
-# and prints what was allowed, refused and bypassed. Everything it starts is removed on exit.
+# and prints what was allowed, refused and bypassed, then writes the run's report
+# (build/demo/report.html) and prints its path. Everything it starts is removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,8 @@ bash scripts/install-deps.sh
 make -s all
 
 work=$(mktemp -d /tmp/netfence-demo.XXXXXX)
+logs=$PWD/build/demo
+rm -rf "$logs"
 pids=()
 cleanup() {
 	local p
@@ -51,7 +54,7 @@ try() {
 	200*) verdict="ALLOWED   through Squid" ;;
 	403*) verdict="REFUSED   by Squid (403)" ;;
 	*"not permitted"* | *"Couldn't connect"* | *"Failed to connect"*)
-		verdict="REFUSED   in the kernel at connect() (EPERM)" ;;
+		verdict="REFUSED   in the kernel (EPERM)" ;;
 	*) verdict="?         $out" ;;
 	esac
 	printf '  %-46s %s\n' "$what" "$verdict"
@@ -71,15 +74,20 @@ echo "netfence run --allow-domains allowed.test --enable-host-access --allow-hos
 set +e
 build/netfence -v run --allow-domains allowed.test --hosts-file "$work/hosts" \
 	--squid-allow-loopback --enable-host-access --allow-host-ports 18080 \
-	--log-dir "$work/logs" -- bash "$work/agent.sh"
+	--log-dir "$logs" -- bash "$work/agent.sh"
 rc=$?
 set -e
 echo
 echo "what Squid saw (access.log: client, original destination, host, status, result):"
-awk '{ printf "  %-18s %-16s %-14s %s %s\n", $2, $3, $6, $9, $10 }' "$work/logs/access.log"
-grep -q '127.0.0.1:18080' "$work/logs/access.log" &&
+awk '{ printf "  %-18s %-16s %-14s %s %s\n", $2, $3, $6, $9, $10 }' "$logs/access.log"
+grep -q '127.0.0.1:18080' "$logs/access.log" &&
 	echo "  (the MCP gateway appears above: it should not)" ||
 	echo "  (the MCP gateway is not there: it went direct, through the host bypass)"
 echo
 echo "netfence run exited with $rc; cgroups, pins, Squid and its run directory are gone."
+echo
+echo "the run's report (netfence report --text $logs):"
+build/netfence report --text "$logs" | sed 's/^/  /'
+echo
+echo "open it in a browser: file://$logs/report.html"
 exit "$rc"

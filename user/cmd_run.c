@@ -21,6 +21,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <linux/capability.h>
 #include <time.h>
@@ -38,7 +39,9 @@
 #include "events.h"
 #include "log.h"
 #include "parse.h"
+#include "json.h"
 #include "policy.h"
+#include "report.h"
 #include "squid.h"
 #include "squid_conf.h"
 
@@ -55,8 +58,10 @@ const char run_usage[] =
 	"  --allow-domains-file F   the same, one per line\n"
 	"  --block-domains LIST     domains refused even when allowed\n"
 	"  --hosts-file F           names Squid resolves before DNS (default /etc/hosts)\n"
-	"  --log-dir DIR            keep Squid's access.log and cache.log here, and the\n"
-	"                           verdict events as events.jsonl\n"
+	"  --log-dir DIR            keep Squid's access.log and cache.log here, the verdict\n"
+	"                           events as events.jsonl (allowed ones too), the run's\n"
+	"                           run.json, and at exit report.html ('netfence report')\n"
+	"  --summary                at exit, a short summary of what CMD tried on stderr\n"
 	"  --squid-allow-loopback   let Squid connect to origins on 127.0.0.0/8 (local demos)\n"
 	"  --proxy-env              set HTTP_PROXY/HTTPS_PROXY (and lower case) for CMD to\n"
 	"                           the forward-proxy port (NETFENCE_FORWARD_PROXY is always set)\n"
@@ -80,6 +85,7 @@ enum run_opt {
 	OPT_SQUID_LOOPBACK,
 	OPT_USER,
 	OPT_PROXY_ENV,
+	OPT_SUMMARY,
 	OPT_RUN_END,
 };
 
@@ -89,6 +95,13 @@ struct run_ctx {
 	struct domain_list allow, block;
 	const char *hosts_file;
 	const char *log_dir;
+	bool summary;		/* --summary */
+	char sum_dir[PATH_MAX];	/* --summary without --log-dir: a private one */
+	const char *logs;	/* where the logs go: log_dir, sum_dir or NULL */
+	char **argv_cmd;
+	struct timespec start_real;
+	int64_t clock_offset_ns;
+	uint64_t events_lost;
 	bool squid_loopback;
 	unsigned int seen;	/* run flags given, for repeats */
 	bool proxy_env;		/* --proxy-env */
@@ -152,6 +165,7 @@ static const struct option run_options[] = {
 	{ "squid-allow-loopback", no_argument, NULL, OPT_SQUID_LOOPBACK },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "proxy-env", no_argument, NULL, OPT_PROXY_ENV },
+	{ "summary", no_argument, NULL, OPT_SUMMARY },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -211,6 +225,9 @@ static int run_flag(void *ctx, int c, const char *arg, char **argv)
 		return 0;
 	case OPT_PROXY_ENV:
 		r->proxy_env = true;
+		return 0;
+	case OPT_SUMMARY:
+		r->summary = true;
 		return 0;
 	case OPT_USER: {
 		struct passwd *pw = getpwnam(arg);
@@ -347,10 +364,20 @@ static void remove_run_dir(const char *dir)
 		pr_warn("netfence: could not remove %s: %s", dir, strerror(errno));
 }
 
+static int read_events_lost(const struct policy_state *st, void *ctx)
+{
+	struct run_ctx *r = ctx;
+
+	r->events_lost = st->stats[NF_STAT_EVENT_LOST];
+	return 0;
+}
+
 static void teardown(struct run_ctx *r)
 {
 	char err[256], from[PATH_MAX + 64], to[PATH_MAX + 64];
 
+	if (r->attached && r->logs)
+		enforce_list(r->agent_id, read_events_lost, r, err, sizeof(err));
 	if (r->attached && enforce_detach(r->agent_id, NULL, err, sizeof(err)))
 		pr_warn("netfence: detach %s: %s", r->agent, err);
 	if (r->made_agent)
@@ -371,14 +398,14 @@ static void teardown(struct run_ctx *r)
 	if (r->made_base)
 		remove_cgroup(r->base);
 	if (r->run_dir[0]) {
-		if (r->log_dir) {
+		if (r->logs) {
 			static const char *const logs[] = { SQUID_ACCESS_LOG,
 							    SQUID_CACHE_LOG,
 							    DNSMASQ_LOG };
 
 			for (int i = 0; i < 3; i++) {
 				snprintf(from, sizeof(from), "%s/%s", r->run_dir, logs[i]);
-				snprintf(to, sizeof(to), "%s/%s", r->log_dir, logs[i]);
+				snprintf(to, sizeof(to), "%s/%s", r->logs, logs[i]);
 				copy_file(from, to);
 			}
 		}
@@ -844,9 +871,9 @@ static struct ring_buffer *open_event_log(struct run_ctx *r, FILE **f)
 	int n;
 
 	*f = NULL;
-	if (!r->log_dir)
+	if (!r->logs)
 		return NULL;
-	snprintf(path, sizeof(path), "%s/events.jsonl", r->log_dir);
+	snprintf(path, sizeof(path), "%s/events.jsonl", r->logs);
 	*f = fopen(path, "we");
 	if (!*f) {
 		pr_warn("netfence: cannot write %s: %s", path, strerror(errno));
@@ -927,6 +954,158 @@ out:
 	return ret;
 }
 
+/* "*.x.org", "https://y.com": a domain rule as it was given. */
+static void rule_str(const struct domain_rule *d, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s",
+		 d->scheme == DOM_HTTP ? "http://" : d->scheme == DOM_HTTPS ? "https://" : "",
+		 d->wildcard ? "*." : "", d->name);
+}
+
+static void json_rules(struct json *j, const char *key, const struct domain_list *l)
+{
+	char buf[DOM_NAME_MAX + 16];
+
+	json_key(j, key);
+	json_array_begin(j);
+	for (size_t i = 0; i < l->n; i++) {
+		rule_str(&l->v[i], buf, sizeof(buf));
+		json_str(j, buf);
+	}
+	json_array_end(j);
+}
+
+/*
+ * run.json in the log directory: the command, its times, the policy, the
+ * versions; written when the command starts (end and exit_status null) and
+ * again when it ended. Through a temporary file and a rename.
+ */
+static void write_run_json(const struct run_ctx *r, bool ended, int status)
+{
+	char path[PATH_MAX + 16], tmp[PATH_MAX + 16], buf[64], a[16];
+	struct timespec now;
+	struct utsname u;
+	struct json *j;
+	FILE *f;
+	size_t nb;
+
+	if (!r->logs)
+		return;
+	snprintf(path, sizeof(path), "%s/run.json", r->logs);
+	snprintf(tmp, sizeof(tmp), "%s/.run.json.tmp", r->logs);
+	f = fopen(tmp, "we");
+	if (!f) {
+		pr_warn("netfence: cannot write %s: %s", tmp, strerror(errno));
+		return;
+	}
+	j = json_new(f);
+	json_object_begin(j);
+	json_kv_str(j, "netfence_version", NETFENCE_VERSION);
+	json_kv_str(j, "kernel", uname(&u) ? NULL : u.release);
+	json_key(j, "command");
+	json_array_begin(j);
+	for (char **c = r->argv_cmd; c && *c; c++)
+		json_str(j, *c);
+	json_array_end(j);
+	json_kv_int(j, "pid", getpid());
+	event_time_str((int64_t)r->start_real.tv_sec * 1000000000 + r->start_real.tv_nsec,
+		       buf, sizeof(buf));
+	json_kv_str(j, "start", buf);
+	json_kv_int(j, "clock_offset_ns", r->clock_offset_ns);
+	clock_gettime(CLOCK_REALTIME, &now);
+	event_time_str((int64_t)now.tv_sec * 1000000000 + now.tv_nsec, buf, sizeof(buf));
+	json_kv_str(j, "end", ended ? buf : NULL);
+	json_key(j, "exit_status");
+	if (ended)
+		json_int(j, status);
+	else
+		json_null(j);
+	json_kv_uint(j, "events_lost", r->events_lost);
+	json_key(j, "policy");
+	json_object_begin(j);
+	json_rules(j, "allow_domains", &r->allow);
+	json_rules(j, "block_domains", &r->block);
+	nb = r->pol.n_bypass < REP_LIST_MAX ? r->pol.n_bypass : REP_LIST_MAX;
+	json_key(j, "host_bypass");
+	json_array_begin(j);
+	for (size_t i = 0; i < nb; i++) {
+		format_ipv4(r->pol.bypass[i].addr, a);
+		snprintf(buf, sizeof(buf), "%s:%u", a, ntohs(r->pol.bypass[i].port));
+		json_str(j, buf);
+	}
+	json_array_end(j);
+	json_kv_uint(j, "host_bypass_total", r->pol.n_bypass);
+	json_key(j, "resolvers");
+	json_array_begin(j);
+	for (int i = 0; i < r->pol.pol.nr_resolvers; i++) {
+		format_ipv4(r->pol.pol.resolvers[i], a);
+		json_str(j, a);
+	}
+	json_array_end(j);
+	json_key(j, "host_gateways");
+	json_array_begin(j);
+	for (size_t i = 0; i < r->pol.n_gateways; i++) {
+		format_ipv4(r->pol.gateways[i], a);
+		json_str(j, a);
+	}
+	json_array_end(j);
+	json_kv_str(j, "redirect_ports",
+		    r->po.redirect_ports ? r->po.redirect_ports : DEFAULT_REDIRECT_PORTS);
+	json_kv_str(j, "tls_ports", r->po.tls_ports ? r->po.tls_ports : DEFAULT_TLS_PORTS);
+	json_kv_str(j, "host_ports",
+		    !r->po.host_access ? NULL :
+		    r->po.host_ports   ? r->po.host_ports : DEFAULT_HOST_PORTS);
+	json_kv_str(j, "loopback", r->pol.pol.loopback == NF_LOOPBACK_HOST ? "host" : "allow");
+	json_object_end(j);
+	json_object_end(j);
+	json_end(j);
+	if (fclose(f) || rename(tmp, path)) {
+		pr_warn("netfence: cannot write %s: %s", path, strerror(errno));
+		unlink(tmp);
+	}
+}
+
+/* At exit: report.html in --log-dir, the summary on stderr for --summary. */
+static void write_report(const struct run_ctx *r)
+{
+	char err[512], path[PATH_MAX + 16];
+	struct report rep;
+
+	if (!r->logs)
+		return;
+	report_init(&rep);
+	if (report_load(&rep, r->logs, err, sizeof(err))) {
+		pr_warn("netfence: no report: %s: %s", r->logs, err);
+		report_free(&rep);
+		return;
+	}
+	if (r->log_dir &&
+	    report_write_html(&rep, r->log_dir, path, sizeof(path), err, sizeof(err))) {
+		pr_warn("netfence: %s", err);
+		path[0] = '\0';
+	}
+	if (r->log_dir)
+		pr_info("netfence: report %s", path);
+	if (r->summary) {
+		fflush(stdout);
+		report_text(stderr, &rep, r->log_dir && path[0] ? path : NULL);
+	}
+	report_free(&rep);
+}
+
+static void remove_sum_dir(const char *dir)
+{
+	static const char *const files[] = { "run.json", "events.jsonl",
+					     SQUID_ACCESS_LOG, SQUID_CACHE_LOG };
+	char path[PATH_MAX + 32];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
 int do_run(int argc, char **argv)
 {
 	struct run_ctx r = { .squid = 0 };
@@ -944,6 +1123,10 @@ int do_run(int argc, char **argv)
 	}
 	if (r.po.loopback < 0)
 		r.po.loopback = NF_LOOPBACK_HOST;
+	/* the report counts bypassed connections and names the processes */
+	if (r.log_dir || r.summary)
+		r.po.log_allowed = true;
+	r.argv_cmd = r.cmd;
 	r.own_proxy = !r.po.proxy.set;
 	r.dns_filter = r.allow.n > 0 && !r.po.dns_proxy.set;
 	if (r.own_proxy)	/* replaced by the embedded Squid's ports */
@@ -963,6 +1146,25 @@ int do_run(int argc, char **argv)
 		ret = EXIT_FAIL;
 		goto out_free;
 	}
+	r.logs = r.log_dir;
+	if (r.summary && !r.log_dir) {
+		snprintf(r.sum_dir, sizeof(r.sum_dir), RUN_DIR_PREFIX "%d-XXXXXX",
+			 (int)getpid());
+		if (!mkdtemp(r.sum_dir)) {
+			p_err("cannot create a directory for --summary: %s", strerror(errno));
+			ret = EXIT_FAIL;
+			goto out_free;
+		}
+		r.logs = r.sum_dir;
+	}
+	{
+		struct timespec mono;
+
+		clock_gettime(CLOCK_REALTIME, &r.start_real);
+		clock_gettime(CLOCK_MONOTONIC, &mono);
+		r.clock_offset_ns = ((int64_t)r.start_real.tv_sec - mono.tv_sec) * 1000000000 +
+				    (r.start_real.tv_nsec - mono.tv_nsec);
+	}
 
 	/* from here on every exit path goes through teardown */
 	sigemptyset(&block);
@@ -975,16 +1177,23 @@ int do_run(int argc, char **argv)
 	ret = setup(&r);
 	if (!ret && interrupted())
 		ret = -EINTR;
-	if (!ret)
+	if (!ret) {
+		write_run_json(&r, false, 0);
 		ret = start_child(&r);
+	}
 	if (ret) {
 		if (ret == -EINTR)
 			pr_warn("netfence: interrupted during setup");
 		ret = EXIT_FAIL;
+		teardown(&r);
 	} else {
 		ret = wait_child(&r);
+		teardown(&r);
+		write_run_json(&r, true, ret);
+		write_report(&r);
 	}
-	teardown(&r);
+	if (r.sum_dir[0])
+		remove_sum_dir(r.sum_dir);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 out_free:
 	policy_free(&r.pol);

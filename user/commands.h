@@ -23,6 +23,7 @@ int do_run(int argc, char **argv);
 int do_check(int argc, char **argv);
 int do_events(int argc, char **argv);
 int do_cleanup(int argc, char **argv);
+int do_report(int argc, char **argv);
 
 extern const char attach_usage[];
 extern const char detach_usage[];
@@ -31,6 +32,7 @@ extern const char run_usage[];
 extern const char check_usage[];
 extern const char events_usage[];
 extern const char cleanup_usage[];
+extern const char report_usage[];
 
 /* Prints a command's usage to stdout (for --help). */
 void print_usage(const char *usage);

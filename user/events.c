@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -136,12 +137,64 @@ const char *dns_type_name(uint16_t t, char *buf, size_t len)
 	return buf;
 }
 
+/* "inet", "inet6", ...: the address family by name. */
+static const char *family_name(uint8_t family, char *buf, size_t len)
+{
+	switch (family) {
+	case AF_INET:
+		return "inet";
+	case AF_INET6:
+		return "inet6";
+	case AF_UNIX:
+		return "unix";
+	case AF_NETLINK:
+		return "netlink";
+	case AF_PACKET:
+		return "packet";
+	case AF_VSOCK:
+		return "vsock";
+	case AF_XDP:
+		return "xdp";
+	case AF_BLUETOOTH:
+		return "bluetooth";
+	case AF_CAN:
+		return "can";
+	}
+	snprintf(buf, len, "%u", family);
+	return buf;
+}
+
+int64_t event_wall_ns(uint64_t ts_ns)
+{
+	struct timespec mono, real;
+
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &real);
+	return (int64_t)ts_ns + ((int64_t)real.tv_sec - mono.tv_sec) * 1000000000 +
+	       (real.tv_nsec - mono.tv_nsec);
+}
+
+void event_time_str(int64_t wall_ns, char *buf, size_t len)
+{
+	time_t sec = (time_t)(wall_ns / 1000000000);
+	struct tm tm;
+
+	if (wall_ns < 0 || !gmtime_r(&sec, &tm)) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, (long)(wall_ns % 1000000000 / 1000));
+}
+
 void event_print(FILE *f, const void *data, size_t len, bool json)
 {
 	const struct nf_event *e = data;
 	const struct nf_dns_event *de = data;
 	char name[4 * NF_DNS_QUESTION_MAX + 1], tbuf[16];
 	const char *qtype = NULL;
+	char fbuf[8], when[40];
 	char comm[sizeof(e->comm) + 1], dest[INET6_ADDRSTRLEN + 16], pbuf[8];
 	const char *verdict = e->stat >= NF_STAT_FIRST_DENY ? "refused" :
 				"allowed";
@@ -164,7 +217,9 @@ void event_print(FILE *f, const void *data, size_t len, bool json)
 	if (json) {
 		struct json *j = json_new(f);
 
+		event_time_str(event_wall_ns(e->ts_ns), when, sizeof(when));
 		json_object_begin(j);
+		json_kv_str(j, "time", when);
 		json_kv_uint(j, "ts_ns", e->ts_ns);
 		json_kv_str(j, "verdict", verdict);
 		json_kv_str(j, "reason", nf_stat_name((int)e->stat));
@@ -183,6 +238,8 @@ void event_print(FILE *f, const void *data, size_t len, bool json)
 		json_kv_uint(j, "uid", e->uid);
 		json_kv_str(j, "comm", comm);
 		json_kv_uint(j, "cgroup_id", e->cgroup_id);
+		json_kv_str(j, "family_name",
+			    family_name(e->family, fbuf, sizeof(fbuf)));
 		json_object_end(j);
 		json_end(j);
 		return;

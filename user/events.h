@@ -28,6 +28,11 @@ int dns_question_decode(const uint8_t *q, size_t len, char *name,
 /* "A", "AAAA", "TXT", ..., or "TYPE<n>" written in buf. */
 const char *dns_type_name(uint16_t t, char *buf, size_t len);
 
+/* Wall-clock ns (CLOCK_REALTIME) of an event's CLOCK_MONOTONIC ts_ns. */
+int64_t event_wall_ns(uint64_t ts_ns);
+/* RFC 3339 in UTC with microseconds: "2026-12-05T21:59:43.123456Z". */
+void event_time_str(int64_t wall_ns, char *buf, size_t len);
+
 struct ring_buffer;
 
 /*

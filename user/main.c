@@ -16,6 +16,7 @@ static const struct cmd cmds[] = {
 	{ "check", do_check, check_usage },
 	{ "events", do_events, events_usage },
 	{ "cleanup", do_cleanup, cleanup_usage },
+	{ "report", do_report, report_usage },
 	{ 0 },
 };
 
@@ -32,6 +33,7 @@ static const char main_usage[] =
 	"  check    say which kernel features and tools netfence needs are missing\n"
 	"  events   stream verdict events (refusals; allowed with --log-allowed)\n"
 	"  cleanup  remove what killed runs and attaches left behind\n"
+	"  report   a run's --log-dir as one HTML page, JSON or a summary\n"
 	"\n"
 	"  -j, --json     JSON on stdout (errors too)\n"
 	"  -v, --verbose  more messages; -d, --debug: libbpf and verifier logs\n"
