@@ -11,9 +11,10 @@
 # mount in /proc/mounts, or absolute) for --cgroup and --proxy-cgroup; the
 # attached cgroups (`netfence -j status`, root only) for detach, status and
 # events --cgroup; process ids for --pid and --proxy-pid; files, directories,
-# users; the two --loopback words; and after `run ... --` the command to run.
+# users; the two --loopback words; report's log directory; and after
+# `run ... --` the command to run.
 
-_netfence_commands='attach detach status run check events cleanup'
+_netfence_commands='attach detach status run check events cleanup report'
 _netfence_global_flags='-j --json -v --verbose -d --debug --help --version'
 
 # The policy flags: attach and run both take them.
@@ -27,10 +28,11 @@ _netfence_flags_detach='--cgroup --pid'
 _netfence_flags_status='--cgroup --pid'
 _netfence_flags_run="$_netfence_policy_flags --allow-domains
 	--allow-domains-file --block-domains --hosts-file --log-dir
-	--squid-allow-loopback --proxy-env --user"
+	--squid-allow-loopback --proxy-env --user --summary"
 _netfence_flags_check='--no-squid'
 _netfence_flags_events='--cgroup --pid --count --timeout'
 _netfence_flags_cleanup='--dry-run'
+_netfence_flags_report='--text'
 
 # Flags that take a value (the next word, or --flag=value).
 _netfence_value_flags='--cgroup --pid --config --proxy --tls-proxy
@@ -205,6 +207,7 @@ _netfence()
 	check) flags=$_netfence_flags_check ;;
 	events) flags=$_netfence_flags_events ;;
 	cleanup) flags=$_netfence_flags_cleanup ;;
+	report) flags=$_netfence_flags_report ;;
 	*) return 0 ;;
 	esac
 
@@ -257,6 +260,11 @@ _netfence()
 		done
 		[[ $cmd == run ]] && offer+=(--)
 		_netfence_reply < <(compgen -W "${offer[*]}" -- "$cur")
+	fi
+	# report DIR: a run's log directory
+	if [[ $cmd == report && $cur != -* ]]; then
+		compopt -o filenames 2>/dev/null
+		_netfence_reply < <(compgen -d -- "$cur")
 	fi
 	return 0
 }
