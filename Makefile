@@ -43,7 +43,7 @@ TOOL_BINS  := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 .DELETE_ON_ERROR:
 # keep intermediates (the BPF object, the skeleton): a second `make` does nothing
 .SECONDARY:
-.PHONY: all deps test unit root-test demo soak bench test-kernels install uninstall vmlinux format clean
+.PHONY: all deps test unit root-test demo soak bench test-kernels test-docker install uninstall vmlinux format clean
 
 all: $(BUILD)/netfence $(TOOL_BINS)
 
@@ -114,6 +114,10 @@ bench: all
 # The root BPF suite on Debian's 6.1 kernel under qemu.
 test-kernels: all
 	$(Q)bash scripts/test-kernels.sh
+
+# docs/docker.md with a real Docker engine of its own (dockerd, compose, images)
+test-docker: all
+	$(Q)bash tests/docker/test_docker.sh
 
 # Kernel types for CO-RE. Committed; regenerate on a machine with BTF.
 vmlinux:

@@ -23,7 +23,7 @@ _netfence_policy_flags='--config --proxy --tls-proxy --forward-proxy
 	--allow-host-ports --dns-servers --dns-proxy --redirect-ports --tls-ports
 	--loopback --log-allowed'
 
-_netfence_flags_attach="--cgroup --pid $_netfence_policy_flags"
+_netfence_flags_attach="--cgroup --pid --hosts-file $_netfence_policy_flags"
 _netfence_flags_detach='--cgroup --pid'
 _netfence_flags_status='--cgroup --pid'
 _netfence_flags_run="$_netfence_policy_flags --allow-domains

@@ -221,6 +221,7 @@ struct nf_dns_event {
 
 /* Per-cgroup bookkeeping for status (the "meta" map); BPF never reads it. */
 #define NF_PATH_MAX		512
+#define NF_META_GATEWAYS	16
 struct nf_meta {
 	__u64 cgroup_id;
 	__u64 proxy_cgroup_id;		/* 0: no SO_ORIGINAL_DST responder */
@@ -230,6 +231,11 @@ struct nf_meta {
 	__u32 pid;			/* --pid given at the last attach, or 0 */
 	char cgroup_path[NF_PATH_MAX];
 	char proxy_cgroup_path[NF_PATH_MAX];
+	/* the host gateway addresses and where each came from (status) */
+	__u32 nr_gateways;
+	__u32 gateway_addr[NF_META_GATEWAYS];	/* network order */
+	__u8 gateway_src[NF_META_GATEWAYS];	/* user space's enum gw_source */
+	char hosts_path[NF_PATH_MAX];		/* the agent's hosts file read, or "" */
 };
 
 /*

@@ -234,3 +234,45 @@ int cgroup_udp_owner(const char *dir, uint32_t addr, uint16_t port)
 {
 	return udp_owner_in(dir, addr, port, 0);
 }
+
+static int first_pid(const char *dir, int depth, int *budget)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	int pid = 0;
+	FILE *f;
+	DIR *d;
+
+	if (depth > 32 || --*budget < 0)
+		return 0;
+	if (snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >= (int)sizeof(path))
+		return 0;
+	f = fopen(path, "re");
+	if (f) {
+		if (fscanf(f, "%d", &pid) != 1 || pid <= 0)
+			pid = 0;
+		fclose(f);
+	}
+	if (pid)
+		return pid;
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while (!pid && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
+		    (int)sizeof(path))
+			continue;
+		pid = first_pid(path, depth + 1, budget);
+	}
+	closedir(d);
+	return pid;
+}
+
+int cgroup_first_pid(const char *dir)
+{
+	int budget = 4096;	/* directories looked at, at most */
+
+	return first_pid(dir, 0, &budget);
+}

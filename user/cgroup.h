@@ -40,4 +40,10 @@ int cgroup_of_pid(int pid, char *out, size_t len);
  */
 int cgroup_udp_owner(const char *dir, uint32_t addr, uint16_t port);
 
+/*
+ * A process in the cgroup at dir (absolute) or below it, depth first, the
+ * cgroup itself first: its PID, or 0 when the subtree has none.
+ */
+int cgroup_first_pid(const char *dir);
+
 #endif /* NETFENCE_CGROUP_H */

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "parse.h"
 #include "policy.h"
+#include "resolve.h"
 
 const char attach_usage[] =
 	"Usage: netfence attach --cgroup PATH|--pid PID --proxy IP:PORT [OPTIONS]\n"
@@ -30,6 +31,9 @@ const char attach_usage[] =
 	"  --proxy-pid PID          the cgroup of that process, as --proxy-cgroup\n"
 	"  --enable-host-access     let (host gateway, allowed port) pairs go direct\n"
 	"  --host-gateway ADDR[,ADDR...]  gateway IPs or names (default: host.docker.internal)\n"
+	"  --hosts-file FILE        the agent's hosts file, read first for gateway names\n"
+	"                           (default: /proc/PID/root/etc/hosts of --pid, or of a\n"
+	"                           process in the cgroup; then /etc/hosts, then DNS)\n"
 	"  --allow-host-ports SPEC  gateway ports that go direct (default: 80,443)\n"
 	"  --dns-servers IP[,IP...] allowed resolvers, port 53 (default: /etc/resolv.conf)\n"
 	"  --dns-proxy IP:PORT      a filtering resolver: all DNS of the agent (UDP and TCP,\n"
@@ -178,6 +182,25 @@ static void print_attached(const struct cgroup_ref *cg,
 		json_kv_uint(j, "generation", res->generation);
 		json_kv_uint(j, "bypass_entries", pol->n_bypass);
 		json_kv_uint(j, "resolvers", pol->pol.nr_resolvers);
+		json_key(j, "host_gateways");
+		json_array_begin(j);
+		for (size_t i = 0; i < pol->n_gateways; i++) {
+			char addr[16], desc[1024];
+
+			format_ipv4(pol->gateways[i], addr);
+			gateway_describe(pol->gateways[i], pol->gateway_src[i],
+					 pol->agent_hosts, pol->bypass,
+					 pol->n_bypass, desc, sizeof(desc));
+			json_object_begin(j);
+			json_kv_str(j, "addr", addr);
+			json_kv_str(j, "source", gw_source_name(pol->gateway_src[i]));
+			json_kv_str(j, "hosts_file",
+				    pol->gateway_src[i] == GW_SRC_AGENT_HOSTS ?
+					    pol->agent_hosts : NULL);
+			json_kv_str(j, "description", desc);
+			json_object_end(j);
+		}
+		json_array_end(j);
 		json_object_end(j);
 		json_end(j);
 		return;
@@ -189,26 +212,72 @@ static void print_attached(const struct cgroup_ref *cg,
 	       pol->pol.nr_resolvers, pol->pol.nr_resolvers == 1 ? "" : "s",
 	       proxy_cg ? ", SO_ORIGINAL_DST responder on " : "",
 	       proxy_cg ? proxy_cg->path : "");
+	for (size_t i = 0; i < pol->n_gateways; i++) {
+		char desc[1024];
+
+		gateway_describe(pol->gateways[i], pol->gateway_src[i],
+				 pol->agent_hosts, pol->bypass, pol->n_bypass,
+				 desc, sizeof(desc));
+		printf("  host gateway %s\n", desc);
+	}
 }
+
+#define OPT_HOSTS_FILE 0x400
 
 static int attach_other(void *ctx, int id, const char *arg, char **argv)
 {
-	(void)ctx;
-	(void)arg;
+	const char **hosts_file = ctx;
+
 	(void)argv;
 	if (id == 'h') {
 		print_usage(attach_usage);
 		return -1;
 	}
+	if (id == OPT_HOSTS_FILE) {
+		if (*hosts_file) {
+			p_err("--hosts-file given twice");
+			return EXIT_USAGE;
+		}
+		if (access(arg, R_OK)) {
+			p_err("--hosts-file '%s': %s", arg, strerror(errno));
+			return EXIT_USAGE;
+		}
+		*hosts_file = arg;
+		return 0;
+	}
 	return EXIT_USAGE;
+}
+
+/*
+ * The agent's own hosts file: --hosts-file, or /proc/PID/root/etc/hosts of
+ * --pid or of a process in the cgroup (or below). Opened by that path, never
+ * through a bind mount of it (which would show the host's file).
+ */
+static const char *agent_hosts(const char *hosts_file, int pid,
+			       const char *cgpath, char *buf, size_t len)
+{
+	struct cgroup_ref ref = { .fd = -1 };
+	char why[64];
+
+	if (hosts_file)
+		return hosts_file;
+	if (!pid && !cgroup_open(cgpath, &ref, why, sizeof(why))) {
+		pid = cgroup_first_pid(ref.path);
+		cgroup_close(&ref);
+	}
+	if (pid <= 0)
+		return NULL;
+	snprintf(buf, len, "/proc/%d/root/etc/hosts", pid);
+	return buf;
 }
 
 int do_attach(int argc, char **argv)
 {
 	struct cgroup_ref cg = { .fd = -1 }, proxy_cg = { .fd = -1 };
-	struct option longopts[OPT_POLICY_END - OPT_CGROUP + 2];
-	char err[512], cgbuf[CGROUP_PATH_MAX], pcgbuf[CGROUP_PATH_MAX];
-	const char *cgpath, *pcgpath;
+	struct option longopts[OPT_POLICY_END - OPT_CGROUP + 3];
+	char err[1024], cgbuf[CGROUP_PATH_MAX], pcgbuf[CGROUP_PATH_MAX];
+	char hostsbuf[64];
+	const char *cgpath, *pcgpath, *hosts_file = NULL;
 	struct attach_result res = { 0 };
 	struct policy pol = { 0 };
 	struct policy_opts o;
@@ -219,9 +288,12 @@ int do_attach(int argc, char **argv)
 	for (const struct option *p = policy_options; p->name; p++)
 		longopts[n++] = *p;
 	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	longopts[n++] = (struct option){ "hosts-file", required_argument, NULL,
+					 OPT_HOSTS_FILE };
 	longopts[n] = (struct option){ 0 };
 
-	ret = policy_parse_args(&o, argc, argv, longopts, attach_other, NULL);
+	ret = policy_parse_args(&o, argc, argv, longopts, attach_other,
+				&hosts_file);
 	if (ret) {
 		ret = ret < 0 ? EXIT_OK : ret;
 		goto out;
@@ -240,6 +312,8 @@ int do_attach(int argc, char **argv)
 		p_err("--cgroup PATH (or --pid PID) is required");
 		goto out;
 	}
+	o.agent_hosts_path = agent_hosts(hosts_file, o.pid, cgpath, hostsbuf,
+					 sizeof(hostsbuf));
 	if (policy_build(&o, &pol, err, sizeof(err))) {
 		p_err("%s", err);
 		goto out;

@@ -13,6 +13,8 @@
 #include "json.h"
 #include "log.h"
 #include "parse.h"
+#include "policy.h"
+#include "resolve.h"
 
 const char status_usage[] =
 	"Usage: netfence status [--cgroup PATH | --pid PID]\n"
@@ -77,6 +79,21 @@ static void json_policy(struct json *j, const struct policy_state *ps)
 	for (size_t i = 0; i < ps->n_bypass && i < 256; i++) {
 		format_endpoint4(ps->bypass[i].addr, ps->bypass[i].port, buf);
 		json_str(j, buf);
+	}
+	json_array_end(j);
+	json_key(j, "host_gateways");
+	json_array_begin(j);
+	for (uint32_t i = 0; i < ps->meta.nr_gateways && i < NF_META_GATEWAYS; i++) {
+		char addr[16];
+
+		format_ipv4(ps->meta.gateway_addr[i], addr);
+		json_object_begin(j);
+		json_kv_str(j, "addr", addr);
+		json_kv_str(j, "source", gw_source_name(ps->meta.gateway_src[i]));
+		json_kv_str(j, "hosts_file",
+			    ps->meta.gateway_src[i] == GW_SRC_AGENT_HOSTS ?
+				    ps->meta.hosts_path : NULL);
+		json_object_end(j);
 	}
 	json_array_end(j);
 	json_object_end(j);
@@ -173,6 +190,14 @@ static int show_text(const struct policy_state *ps)
 			printf(" %s", buf);
 		}
 		printf("%s\n", ps->n_bypass > 8 ? " ..." : "");
+		for (uint32_t i = 0; i < ps->meta.nr_gateways &&
+				     i < NF_META_GATEWAYS; i++) {
+			gateway_describe(ps->meta.gateway_addr[i],
+					 ps->meta.gateway_src[i],
+					 ps->meta.hosts_path, ps->bypass,
+					 ps->n_bypass, buf, sizeof(buf));
+			printf("  host gateway %s\n", buf);
+		}
 	}
 	if (ps->meta.proxy_cgroup_path[0])
 		printf("  SO_ORIGINAL_DST responder on %s\n",

@@ -213,8 +213,19 @@ out:
 }
 
 static void fill_meta(struct nf_meta *m, const struct cgroup_ref *cg,
-		      const struct cgroup_ref *proxy_cg, int pid)
+		      const struct cgroup_ref *proxy_cg, int pid,
+		      const struct policy *pol)
 {
+	size_t i;
+
+	m->nr_gateways = 0;
+	for (i = 0; i < pol->n_gateways && i < NF_META_GATEWAYS; i++) {
+		m->gateway_addr[i] = pol->gateways[i];
+		m->gateway_src[i] = pol->gateway_src[i];
+		m->nr_gateways++;
+	}
+	snprintf(m->hosts_path, sizeof(m->hosts_path), "%s",
+		 pol->agent_hosts ? pol->agent_hosts : "");
 	m->pid = (uint32_t)pid;
 	m->cgroup_id = cg->id;
 	snprintf(m->cgroup_path, sizeof(m->cgroup_path), "%s", cg->path);
@@ -373,7 +384,7 @@ static int attach_new(const struct cgroup_ref *cg,
 			 bpf_map__fd(skel->maps.bypass), 0, pol, err, errlen);
 	if (ret)
 		goto out;
-	fill_meta(&meta, cg, proxy_cg, pid);
+	fill_meta(&meta, cg, proxy_cg, pid, pol);
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.meta), &zero, &meta,
 				BPF_ANY)) {
 		ret = -errno;
@@ -598,7 +609,7 @@ static int attach_replace(const char *dir, const struct cgroup_ref *proxy_cg,
 		err_set("cannot switch the policy: %s", strerror(-ret));
 		goto out;
 	}
-	fill_meta(&meta, cg, proxy_cg, pid);
+	fill_meta(&meta, cg, proxy_cg, pid, pol);
 	bpf_map_update_elem(meta_fd, &zero, &meta, BPF_ANY);
 	res->replaced = true;
 	res->generation = meta.generation;

@@ -419,9 +419,11 @@ static int build_bypass(const struct policy_opts *o, struct policy *out,
 			 spec, bad);
 		return -EINVAL;
 	}
-	ret = resolve_host_gateway(o->host_gateway, o->hosts_path,
-				   out->gateways, MAX_GATEWAYS,
-				   &out->n_gateways, why, sizeof(why));
+	ret = resolve_host_gateway_from(o->host_gateway, o->agent_hosts_path,
+					o->hosts_path, out->gateways,
+					out->gateway_src, MAX_GATEWAYS,
+					&out->n_gateways, why, sizeof(why));
+	out->agent_hosts = o->agent_hosts_path;
 	if (!o->host_gateway && o->loopback == NF_LOOPBACK_HOST &&
 	    (ret || !out->n_gateways)) {
 		/* on a bare host the gateway is loopback itself */
@@ -530,4 +532,37 @@ void policy_free(struct policy *p)
 	free(p->bypass);
 	p->bypass = NULL;
 	p->n_bypass = 0;
+}
+
+void gateway_describe(uint32_t addr_be, uint8_t src, const char *agent_hosts,
+		      const struct nf_bypass_key *bypass, size_t n_bypass,
+		      char *buf, size_t len)
+{
+	static uint8_t ports[NF_PORT_BITMAP_BYTES];
+	char addr[16], pbuf[512];
+	const char *from;
+
+	memset(ports, 0, sizeof(ports));
+	for (size_t i = 0; i < n_bypass; i++)
+		if (bypass[i].addr == addr_be)
+			portset_add(ports, ntohs(bypass[i].port));
+	if (portset_format(ports, pbuf, sizeof(pbuf)) < 0)
+		snprintf(pbuf, sizeof(pbuf), "(too many to list)");
+	format_ipv4(addr_be, addr);
+	switch (src) {
+	case GW_SRC_AGENT_HOSTS:
+		from = agent_hosts && *agent_hosts ? agent_hosts : "the agent's hosts file";
+		break;
+	case GW_SRC_HOSTS:
+		from = "the host's " NF_HOSTS_FILE;
+		break;
+	case GW_SRC_DNS:
+		from = "the host's DNS";
+		break;
+	default:
+		from = "given as an address";
+		break;
+	}
+	snprintf(buf, len, "%s ports %s (%s%s)", addr, pbuf[0] ? pbuf : "none",
+		 src == GW_SRC_LITERAL ? "" : "from ", from);
 }

@@ -49,6 +49,7 @@ struct policy_opts {
 	bool log_allowed;		/* --log-allowed: events for allowed too */
 
 	/* where names and resolvers come from (tests inject their own) */
+	const char *agent_hosts_path;	/* the agent's own hosts file, first */
 	const char *hosts_path;
 	const char *resolv_path;
 
@@ -132,7 +133,9 @@ struct policy {
 	struct nf_bypass_key *bypass;	/* malloc'd, n_bypass entries */
 	size_t n_bypass;
 	uint32_t gateways[MAX_GATEWAYS];	/* net */
+	uint8_t gateway_src[MAX_GATEWAYS];	/* enum gw_source, per gateway */
 	size_t n_gateways;
+	const char *agent_hosts;	/* the agent's hosts file read, or NULL */
 };
 
 /*
@@ -144,5 +147,14 @@ struct policy {
 int policy_build(const struct policy_opts *o, struct policy *out, char *err,
 		 size_t errlen);
 void policy_free(struct policy *p);
+
+/*
+ * "ADDR ports P (from SOURCE)": one host gateway, the ports it is allowed
+ * direct on (from the bypass pairs) and where its address came from (an
+ * enum gw_source; agent_hosts is the agent's hosts file, NULL if none).
+ */
+void gateway_describe(uint32_t addr_be, uint8_t src, const char *agent_hosts,
+		      const struct nf_bypass_key *bypass, size_t n_bypass,
+		      char *buf, size_t len);
 
 #endif /* NETFENCE_POLICY_H */

@@ -305,14 +305,24 @@ static int dns_lookup4(const char *name, struct addrset *set, char *err,
 	return ret;
 }
 
+/* Marks where the addresses added since `from` came from. */
+static void mark_source(const struct addrset *set, size_t from, uint8_t *src,
+			enum gw_source what)
+{
+	for (size_t i = from; src && i < set->n; i++)
+		src[i] = (uint8_t)what;
+}
+
 /* One item of --host-gateway, NUL-terminated. */
-static int gateway_item(const char *item, const char *hosts_path,
-			struct addrset *set, char *err, size_t errlen)
+static int gateway_item(const char *item, const char *agent_hosts,
+			const char *hosts_path, struct addrset *set,
+			uint8_t *src, char *err, size_t errlen)
 {
 	char sb[SHOW_VALUE_BUF];
 	struct in_addr legacy;
+	size_t from = set->n;
 	uint32_t addr;
-	bool found;
+	bool found = false;
 	int ret;
 
 	/* Digits and dots, or a colon: meant as an address, strictly. */
@@ -322,6 +332,7 @@ static int gateway_item(const char *item, const char *hosts_path,
 			return ret;
 		if (addrset_add(set, addr) < 0)
 			return too_many(set->max, err, errlen);
+		mark_source(set, from, src, GW_SRC_LITERAL);
 		return 0;
 	}
 	if (!is_host_name(item)) {
@@ -337,6 +348,17 @@ static int gateway_item(const char *item, const char *hosts_path,
 		return -EINVAL;
 	}
 
+	/* The agent's own view first: a container's /etc/hosts. */
+	if (agent_hosts) {
+		ret = hosts_scan(agent_hosts, item, name_len(item), set, &found,
+				 err, errlen);
+		if (ret && ret != -ENOENT)
+			return ret;
+		if (found) {
+			mark_source(set, from, src, GW_SRC_AGENT_HOSTS);
+			return 0;
+		}
+	}
 	ret = hosts_scan(hosts_path, item, name_len(item), set, &found, err,
 			 errlen);
 	if (ret == -ENOENT) {
@@ -347,14 +369,51 @@ static int gateway_item(const char *item, const char *hosts_path,
 	} else if (ret) {
 		return ret;
 	}
-	if (found)
+	if (found) {
+		mark_source(set, from, src, GW_SRC_HOSTS);
 		return 0;
-	return dns_lookup4(item, set, err, errlen);
+	}
+	ret = dns_lookup4(item, set, err, errlen);
+	if (!ret) {
+		mark_source(set, from, src, GW_SRC_DNS);
+	} else if (agent_hosts && err && errlen) {
+		/* say every source tried */
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", err);
+		set_err(err, errlen, "\"%s\" is not in %s nor in %s, and DNS: %s",
+			item, agent_hosts, hosts_path, why);
+	}
+	return ret;
+}
+
+const char *gw_source_name(enum gw_source what)
+{
+	switch (what) {
+	case GW_SRC_LITERAL:
+		return "given";
+	case GW_SRC_AGENT_HOSTS:
+		return "agent-hosts";
+	case GW_SRC_HOSTS:
+		return "hosts";
+	case GW_SRC_DNS:
+		return "dns";
+	}
+	return "?";
 }
 
 int resolve_host_gateway(const char *spec, const char *hosts_path,
 			 uint32_t *out_be, size_t max, size_t *n, char *err,
 			 size_t errlen)
+{
+	return resolve_host_gateway_from(spec, NULL, hosts_path, out_be, NULL,
+					 max, n, err, errlen);
+}
+
+int resolve_host_gateway_from(const char *spec, const char *agent_hosts,
+			      const char *hosts_path, uint32_t *out_be,
+			      uint8_t *src, size_t max, size_t *n, char *err,
+			      size_t errlen)
 {
 	struct addrset set = { .v = out_be, .max = max };
 	const char *p, *comma, *where;
@@ -392,7 +451,8 @@ int resolve_host_gateway(const char *spec, const char *hosts_path,
 			set_err(err, errlen, "out of memory");
 			return -ENOMEM;
 		}
-		ret = gateway_item(item, hosts_path, &set, err, errlen);
+		ret = gateway_item(item, agent_hosts, hosts_path, &set, src,
+				   err, errlen);
 		free(item);
 		if (ret)
 			return ret;

@@ -54,4 +54,29 @@ int resolve_host_gateway(const char *spec, const char *hosts_path,
 			 uint32_t *out_be, size_t max, size_t *n, char *err,
 			 size_t errlen);
 
+/* Where a --host-gateway address came from. */
+enum gw_source {
+	GW_SRC_LITERAL,		/* written as an address */
+	GW_SRC_AGENT_HOSTS,	/* the agent's own hosts file */
+	GW_SRC_HOSTS,		/* the host's hosts file */
+	GW_SRC_DNS,		/* the host's resolver */
+};
+
+/* "given", "agent-hosts", "hosts", "dns" */
+const char *gw_source_name(enum gw_source what);
+
+/*
+ * resolve_host_gateway, with the agent's own view first: a name is looked
+ * up in agent_hosts (the agent's hosts file, e.g. a container's
+ * /proc/PID/root/etc/hosts; NULL or missing: skipped), then in hosts_path,
+ * then with DNS. src (NULL, or max entries) gets each address's source.
+ * When agent_hosts is given, a name found nowhere fails with a reason that
+ * names every source tried: "\"NAME\" is not in AGENT nor in HOSTS, and
+ * DNS: ...".
+ */
+int resolve_host_gateway_from(const char *spec, const char *agent_hosts,
+			      const char *hosts_path, uint32_t *out_be,
+			      uint8_t *src, size_t max, size_t *n, char *err,
+			      size_t errlen);
+
 #endif /* NETFENCE_RESOLVE_H */

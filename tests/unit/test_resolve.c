@@ -617,6 +617,86 @@ static void test_host_gateway_getaddrinfo(void **state)
 	assert_int_equal(n, nsys);
 }
 
+/*
+ * The agent's own hosts file comes first (a container's /etc/hosts, where
+ * Docker's host-gateway mapping is), then the host's, then DNS; each
+ * address says where it came from; a name found nowhere names every source.
+ */
+static void test_host_gateway_agent_first(void **state)
+{
+	const struct fixture *fx = *state;
+	char agent[PATH_MAX], host[PATH_MAX], err[ERRLEN];
+	uint32_t out[8];
+	uint8_t src[8];
+	size_t n;
+
+	write_file(fx, "hosts.agent",
+		   "127.0.0.1 localhost\n"
+		   "172.30.0.2 8a5c0ffee\n"
+		   "172.17.0.1\thost.docker.internal\n", agent);
+	write_file(fx, "hosts.host", gw_hosts, host);
+
+	/* The default name: the agent's answer wins over the host's. */
+	memset(src, 0xff, sizeof(src));
+	assert_int_equal(resolve_host_gateway_from(NULL, agent, host, out, src,
+						   8, &n, err, ERRLEN),
+			 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0], IP(172, 17, 0, 1));
+	assert_int_equal(src[0], GW_SRC_AGENT_HOSTS);
+	assert_string_equal(gw_source_name(src[0]), "agent-hosts");
+
+	/* Mixed: a literal, an agent name, a host-only name; repeats keep
+	 * their first source. */
+	assert_int_equal(resolve_host_gateway_from("10.9.9.9,host.docker.internal,"
+						   "gateway.test,172.17.0.1",
+						   agent, host, out, src, 8, &n,
+						   err, ERRLEN),
+			 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(out[0], IP(10, 9, 9, 9));
+	assert_int_equal(src[0], GW_SRC_LITERAL);
+	assert_int_equal(out[1], IP(172, 17, 0, 1));
+	assert_int_equal(src[1], GW_SRC_AGENT_HOSTS);
+	assert_int_equal(out[2], IP(10, 0, 0, 1));
+	assert_int_equal(src[2], GW_SRC_HOSTS);
+	assert_string_equal(gw_source_name(src[2]), "hosts");
+	assert_int_equal(out[3], IP(10, 0, 0, 2));
+	assert_int_equal(src[3], GW_SRC_HOSTS);
+
+	/* No agent file (a parent cgroup with no process, a gone PID): the
+	 * host's file, as before. */
+	assert_int_equal(resolve_host_gateway_from(NULL, fx->missing, host, out,
+						   src, 8, &n, err, ERRLEN),
+			 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(out[0], IP(192, 168, 65, 254));
+	assert_int_equal(src[0], GW_SRC_HOSTS);
+	assert_int_equal(src[1], GW_SRC_HOSTS);
+
+	/* Found nowhere: the reason names the sources tried. */
+	assert_int_equal(resolve_host_gateway_from("nosuchhost.invalid", agent,
+						   host, out, src, 8, &n, err,
+						   ERRLEN),
+			 -ENOENT);
+	assert_int_equal(n, 0);
+	check_reason(err, agent);
+	check_reason(err, host);
+	check_reason(err, "DNS");
+	check_reason(err, "\"nosuchhost.invalid\" is not in ");
+
+	/* An agent file that cannot be read (not missing) is an error. */
+	assert_int_equal(resolve_host_gateway_from(NULL, fx->dir, host, out, src,
+						   8, &n, err, ERRLEN),
+			 -EISDIR);
+
+	/* src may be NULL. */
+	assert_int_equal(resolve_host_gateway_from(NULL, agent, host, out, NULL,
+						   8, &n, err, ERRLEN),
+			 0);
+	assert_int_equal(n, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -632,6 +712,7 @@ int main(void)
 		cmocka_unit_test(test_host_gateway_reject),
 		cmocka_unit_test(test_host_gateway_not_found),
 		cmocka_unit_test(test_host_gateway_getaddrinfo),
+		cmocka_unit_test(test_host_gateway_agent_first),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
