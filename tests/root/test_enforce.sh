@@ -304,6 +304,38 @@ expect_reply "dual-stack proxy, SOL_IPV6 lookup" "ORIG $ORIGIN1:80" --cg "$AGENT
 assert_eq "no dual-stack lookup failed" \
 	"$(cat "$TDIR/proxy6.err" "$TDIR/proxy6b.err" | grep -c ORIGERR)" 0
 
+# --- host.docker.internal as the agent sees it -------------------------------------------
+# A "container": its own mount namespace with its own /etc/hosts (bind-mounted,
+# as Docker does). The host's /etc/hosts and DNS do not know the name.
+HGCG=$(make_cgroup hostsview) || exit 1
+echo "$HGCG" >"$TDIR/cgpath.$(stat -c %i "$HGCG")"
+printf '127.0.0.1 localhost\n%s\thost.docker.internal\n' "$GW_IP" >"$TDIR/ctr-hosts"
+printf '127.0.0.1 localhost\n' >"$TDIR/ctr-hosts-none"
+bg_start hostsview bash -c 'echo $$ >"$1/cgroup.procs" &&
+	exec unshare -m --propagation private sh -c "mount --bind $2 /etc/hosts && echo READY && exec sleep 600"' \
+	_ "$HGCG" "$TDIR/ctr-hosts"
+wait_ready hostsview
+hpid=$(bg_pid hostsview)
+out=$("$NETFENCE" attach --pid "$hpid" --proxy "$GW_IP:3129" --enable-host-access \
+	--allow-host-ports 8080 --dns-servers "$GW_IP" 2>&1)
+assert_match "attach --pid: the default host.docker.internal from the agent's own hosts file" \
+	"$out" "host gateway $GW_IP ports 8080 \\(from /proc/$hpid/root/etc/hosts\\)"
+assert_match "status shows the gateway's source" "$("$NETFENCE" status --pid "$hpid")" \
+	"host gateway $GW_IP ports 8080 \\(from /proc/$hpid/root/etc/hosts\\)"
+assert_match "status -j shows the gateway's source" "$("$NETFENCE" -j status --pid "$hpid")" \
+	"\"host_gateways\":\\[\\{\"addr\":\"$GW_IP\",\"source\":\"agent-hosts\",\"hosts_file\":\"/proc/$hpid/root/etc/hosts\"\\}\\]"
+out=$("$NETFENCE" attach --cgroup "$HGCG" --proxy "$GW_IP:3129" --enable-host-access \
+	--allow-host-ports 8080 --dns-servers "$GW_IP" 2>&1)
+assert_match "attach --cgroup: a process in the cgroup is asked" "$out" \
+	"host gateway $GW_IP ports 8080 \\(from /proc/$hpid/root/etc/hosts\\)"
+out=$("$NETFENCE" attach --cgroup "$HGCG" --hosts-file "$TDIR/ctr-hosts-none" \
+	--proxy "$GW_IP:3129" --enable-host-access --dns-servers "$GW_IP" 2>&1)
+assert_eq "--hosts-file without the name: exit 2" "$?" 2
+assert_match "the error names every source tried" "$out" \
+	"^Error: --host-gateway 'host.docker.internal': \"host.docker.internal\" is not in $TDIR/ctr-hosts-none nor in /etc/hosts, and DNS: "
+"$NETFENCE" detach --cgroup "$HGCG" >/dev/null
+bg_stop hostsview
+
 # --- a re-created cgroup is never reported as enforced ------------------------------------
 # (a restarted container, a re-created unit: the same path, a new cgroup id)
 RECG=$(make_cgroup recreated) || exit 1
