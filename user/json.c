@@ -143,6 +143,12 @@ void json_null(struct json *j)
 	fputs("null", j->f);
 }
 
+void json_fixed(struct json *j, double v, int decimals)
+{
+	sep(j);
+	fprintf(j->f, "%.*f", decimals, v);
+}
+
 void json_kv_str(struct json *j, const char *key, const char *s)
 {
 	json_key(j, key);

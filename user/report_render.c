@@ -611,7 +611,7 @@ void report_json(FILE *f, const struct report *r, const char *html_path)
 	json_time(j, "end", m->end_ns);
 	json_key(j, "duration_s");
 	if (d >= 0)
-		fprintf(f, "%.3f", d);
+		json_fixed(j, d, 3);
 	else
 		json_null(j);
 	json_key(j, "exit_status");

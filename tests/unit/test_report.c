@@ -514,7 +514,7 @@ static void test_render(void **state)
 	assert_non_null(strstr(json, "\"exit_status\":3"));
 	assert_non_null(strstr(json, "\"suggestion\":{\"flag\":\"--allow-domains\","
 				     "\"value\":\"blocked.test\"}"));
-	assert_non_null(strstr(json, "\"duration_s\":10.500"));
+	assert_non_null(strstr(json, "\"duration_s\":10.500,\"exit_status\":3,"));
 
 	text = render(&r, 2);
 	assert_non_null(strstr(text, "exit status 3, 10.5 s"));
