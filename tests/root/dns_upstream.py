@@ -116,7 +116,7 @@ def main():
     t.bind((addr, port))
     t.listen(64)
     threading.Thread(target=serve_tcp, args=(t, log, lock), daemon=True).start()
-    print("ready", flush=True)
+    print("READY", flush=True)
     serve_udp(u, log, lock)
 
 
