@@ -153,7 +153,7 @@ docker_teardown() {
 			>/dev/null 2>&1)
 		timeout 60 "$DOCKER" ps -aq 2>/dev/null | xargs -r timeout 60 "$DOCKER" rm -f >/dev/null 2>&1
 		timeout 30 "$DOCKER" network prune -f >/dev/null 2>&1
-		timeout 60 "$DOCKER" image prune -af >/dev/null 2>&1
+		# the images go with the data root, below
 		kill -TERM "$DOCKERD_PID"
 		for ((i = 0; i < 150; i++)); do
 			kill -0 "$DOCKERD_PID" 2>/dev/null || break
@@ -419,6 +419,11 @@ except OSError as e:
 try_connect() {
 	"$DOCKER" exec "$1" python3 -c "$TRY_PY" "$2" "$3" 2>&1
 }
+# ax CMD...: in the agent container (docker exec; docker-compose's own start
+# costs seconds, kept for the page's command lines)
+ax() {
+	"$DOCKER" exec "$AGENT_CTR" "$@"
+}
 origin_log() {
 	"$DOCKER" logs "${PROJECT}_origin_$1" 2>/dev/null | grep '^REQ'
 }
@@ -429,7 +434,7 @@ st=$("$NETFENCE" status 2>&1)
 assert_match "netfence status: enforcing" "$st" "$AGENT_PARENT \(cgroup id [0-9]+\): enforcing"
 out=$(dc exec -T agent curl -sI https://github.com 2>&1)
 assert_match "the page: curl -sI https://github.com: 200 through Squid" "$out" '^HTTP/[0-9.]+ 200'
-out=$(dc exec -T agent curl -s http://github.com/ 2>&1)
+out=$(ax curl -s http://github.com/ 2>&1)
 assert_eq "plain HTTP to an allowed name through Squid" "$out" "HELLO github"
 assert_match "the origin sees Squid's address, never the agent's" "$(origin_log github)" \
 	'^REQ 172\.30\.0\.3 HEAD /.*REQ 172\.30\.0\.3 GET /'
@@ -437,7 +442,7 @@ assert_eq "the origin never sees the agent" "$(origin_log github | grep -c '172\
 out=$(dc exec -T agent curl -sS https://example.com 2>&1)
 rc=$?
 assert_match "the page: https://example.com: TLS terminated by Squid" "$rc $out" '^35 '
-out=$(dc exec -T agent curl -s -o /dev/null -w '%{http_code}' http://example.com/ 2>&1)
+out=$(ax curl -s -o /dev/null -w '%{http_code}' http://example.com/ 2>&1)
 assert_eq "plain HTTP to a name not on the list: 403 from Squid" "$out" 403
 assert_eq "the refused names' origin was never reached" "$(origin_log example | wc -l)" 0
 out=$(dc exec -T agent curl -s http://host.docker.internal:8080/ 2>&1)
@@ -450,13 +455,13 @@ assert_eq "another host port: EPERM at connect()" "$(try_connect "$AGENT_CTR" "$
 assert_eq "the host's port 22: EPERM at connect()" "$(try_connect "$AGENT_CTR" "$GW" 22)" EPERM
 assert_eq "a raw IP on another port: EPERM at connect()" \
 	"$(try_connect "$AGENT_CTR" 172.30.0.10 8443)" EPERM
-out=$(dc exec -T agent curl -s -o /dev/null -w '%{http_code}' http://172.30.0.10/ 2>&1)
+out=$(ax curl -s -o /dev/null -w '%{http_code}' http://172.30.0.10/ 2>&1)
 assert_eq "a raw IP on port 80: to Squid, refused (403)" "$out" 403
-out=$(dc exec -T agent curl -s -x http://172.30.0.3:3128 http://github.com/ 2>&1)
+out=$(ax curl -s -x http://172.30.0.3:3128 http://github.com/ 2>&1)
 assert_eq "an HTTP_PROXY client: the forward-proxy port, direct to Squid" "$out" "HELLO github"
-out=$(dc exec -T agent getent hosts squid 2>&1)
+out=$(ax getent hosts squid 2>&1)
 assert_match "Docker's embedded DNS (127.0.0.11) answers in the agent" "$out" '^172\.30\.0\.3 +squid'
-out=$(dc exec -T agent python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+out=$(ax python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 try:
     s.sendto(b"x", ("172.17.0.1", 53)); print("sent")
 except OSError as e:
@@ -482,31 +487,31 @@ agent_cg=$(awk -F: '$1 == 0 { print $3 }' "/proc/$(ctr_pid "$AGENT_CTR")/cgroup"
 assert_eq "docker-compose restart agent: same cgroup path (a new cgroup)" "$agent_cg" "$old_cg"
 assert_eq "after the agent's restart: still confined (9000 refused)" \
 	"$(try_connect "$AGENT_CTR" "$GW" 9000)" EPERM
-out=$(dc exec -T agent curl -sI https://github.com 2>&1)
+out=$(ax curl -sI https://github.com 2>&1)
 assert_match "after the agent's restart: github.com through Squid" "$out" '^HTTP/[0-9.]+ 200'
 "$NETFENCE" status >/dev/null 2>&1
 assert_eq "after the agent's restart: status exits 0 (the parent holds the policy)" "$?" 0
 dc restart -t 1 squid >/dev/null 2>&1
 wait_squid
-out=$(dc exec -T agent curl -sI https://github.com 2>&1)
+out=$(ax curl -sI https://github.com 2>&1)
 assert_match "after Squid's restart: github.com through the new Squid" "$out" '^HTTP/[0-9.]+ 200'
-out=$(dc exec -T agent curl -s http://github.com/ 2>&1)
+out=$(ax curl -s http://github.com/ 2>&1)
 assert_eq "after Squid's restart: SO_ORIGINAL_DST answered (HTTP intercept)" "$out" "HELLO github"
 
 # --- Squid stopped: the agent fails closed ---------------------------------------------
 step "docker stop squid: fail closed"
 n_before=$(origin_log github | wc -l)
 dc stop -t 1 squid >/dev/null 2>&1
-out=$(dc exec -T agent curl -sS -m 5 https://github.com 2>&1)
+out=$(ax curl -sS -m 5 https://github.com 2>&1)
 rc=$?
 assert_match "Squid stopped: https://github.com fails" "$rc" '^(7|28|35)$'
-out=$(dc exec -T agent curl -sS -m 5 http://github.com/ 2>&1)
+out=$(ax curl -sS -m 5 http://github.com/ 2>&1)
 assert_match "Squid stopped: http://github.com fails" "$?" '^(7|28|52|56)$'
 assert_eq "Squid stopped: the origin got nothing (no way around Squid)" \
 	"$(origin_log github | wc -l)" "$n_before"
 dc start squid >/dev/null 2>&1
 wait_squid
-out=$(dc exec -T agent curl -sI https://github.com 2>&1)
+out=$(ax curl -sI https://github.com 2>&1)
 assert_match "Squid started again: github.com through Squid" "$out" '^HTTP/[0-9.]+ 200'
 
 # --- a plain docker run container, by --pid ----------------------------------------------
