@@ -623,6 +623,39 @@ static void probe_bpffs(struct check_ctx *c)
 			  "cannot be pinned", parent);
 }
 
+static int count_policy(const struct policy_state *ps, void *ctx)
+{
+	int *n = ctx;
+
+	n[0]++;
+	if (ps->cgroup_replaced)
+		n[1]++;
+	return 0;
+}
+
+/*
+ * The policies already attached: a warning for any whose cgroup was
+ * replaced since (a restarted container: the new cgroup is not confined).
+ */
+static void probe_policies(struct check_ctx *c)
+{
+	struct probe *p = probe_add(c->r, false, "policies", "attached policies");
+	char err[256];
+	int n[2] = { 0, 0 };
+
+	if (enforce_list(0, count_policy, n, err, sizeof(err)) < 0) {
+		probe_set(p, PROBE_UNCHECKED, "%s", err);
+		return;
+	}
+	if (n[1])
+		probe_set(p, PROBE_WARNING,
+			  "%d of %d on a cgroup replaced since attach (a restarted "
+			  "container): NOT enforced there; see netfence status", n[1], n[0]);
+	else
+		probe_set(p, PROBE_PRESENT, "%d attached, each on the cgroup it was "
+			  "attached to", n[0]);
+}
+
 /* Runs argv, returns its stdout and stderr (up to len - 1 bytes) in out. */
 static int run_capture(char *const argv[], char *out, size_t len)
 {
@@ -1348,6 +1381,7 @@ int check_run(struct check_report *r, unsigned int flags)
 	probe_btf(&c);
 	probe_cgroups(&c);
 	probe_bpffs(&c);
+	probe_policies(&c);
 	probe_bpf(&c);
 	probe_squid(&c);
 

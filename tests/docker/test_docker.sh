@@ -599,6 +599,21 @@ assert_match "cleanup removes the stale policy" "$out" "cg-$old_id"
 "$NETFENCE" status >/dev/null 2>&1
 assert_eq "status exits 0 again" "$?" 0
 
+# --- docker run --cgroup-parent: confined across restarts ---------------------------------
+step "docker run --cgroup-parent; docker restart"
+PARENTED=${PROJECT}_parented
+"$DOCKER" run -d --name "$PARENTED" --network "$NET" --cgroup-parent "/$AGENT_PARENT" \
+	--add-host host.docker.internal:host-gateway your-agent-image >/dev/null ||
+	fatal "docker run --cgroup-parent /$AGENT_PARENT"
+assert_eq "--cgroup-parent: confined from the start (9000 refused)" \
+	"$(try_connect "$PARENTED" "$GW" 9000)" EPERM
+"$DOCKER" restart -t 1 "$PARENTED" >/dev/null
+assert_eq "--cgroup-parent, after docker restart: still confined (9000 refused)" \
+	"$(try_connect "$PARENTED" "$GW" 9000)" EPERM
+assert_match "--cgroup-parent, after docker restart: the MCP gateway direct" \
+	"$("$DOCKER" exec "$PARENTED" curl -s http://host.docker.internal:8080/ 2>&1)" mcp
+"$DOCKER" rm -f "$PARENTED" >/dev/null
+
 # --- the page's --pid attach, as written -------------------------------------------------
 step "the page's --pid command line"
 # the page's names: compose's container ids

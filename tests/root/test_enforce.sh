@@ -360,6 +360,9 @@ assert_match "re-created: status -j --cgroup finds it by path" "$out" \
 	"\"cgroup_id\":$old_id,.*\"state\":\"cgroup-replaced\",\"cgroup_replaced\":true,\"current_cgroup_id\":$new_id"
 python3 -m json.tool <<<"$out" >/dev/null
 assert_eq "re-created: status -j is valid JSON" "$?" 0
+out=$("$NETFENCE" check --no-squid 2>&1)
+assert_match "re-created: check warns that a policy is not enforced" "$out" \
+	"warning +attached policies: 1 of [0-9]+ on a cgroup replaced since attach"
 "$NETFENCE" detach --cgroup "$RECG" >/dev/null 2>"$TDIR/re.err"
 assert_eq "re-created: detach --cgroup PATH removes the old policy" "$?" 0
 assert_eq "re-created: its pins are gone" "$(ls "$NETFENCE_PIN_ROOT" | grep -c "cg-$old_id")" 0
