@@ -339,7 +339,9 @@ fi
 "$DOCKER" build -q --network host "${cache_from[@]}" -t "${PROJECT}_squid" "$TDIR/p/squid" \
 	>"$TDIR/squid-build.log" 2>&1 ||
 	fatal "the page's Dockerfile builds" "$(tail -n 5 "$TDIR/squid-build.log")"
-if ((${#cache_from[@]} == 0)); then
+# a miss (or no cache): keep this build for the next run
+if [[ $("$DOCKER" inspect -f '{{.Id}}' "${PROJECT}_squid") != \
+	$("$DOCKER" inspect -f '{{.Id}}' nftest-squid-cache 2>/dev/null) ]]; then
 	"$DOCKER" tag "${PROJECT}_squid" nftest-squid-cache &&
 		"$DOCKER" save -o "$SQUID_TAR.tmp" nftest-squid-cache && mv "$SQUID_TAR.tmp" "$SQUID_TAR"
 	find "$CACHE" -maxdepth 1 -name 'debian-bookworm-minbase-*-squid-*.tar' ! -path "$SQUID_TAR" -delete
