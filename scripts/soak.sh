@@ -372,6 +372,18 @@ printf '  servers      MCP stand-in %s requests on %s connections, origin %s req
 printf '  TIME_WAIT    %s sockets on the host after the load\n' "${M[after.tw]}"
 printf '  netfence run exit %s; left behind:%s\n' "$RUN_RC" "${leftover:- nothing}"
 
+# The run's report from this log directory again (run wrote one at exit):
+# how long it takes and how big the page is (a benchmark, not a goal checked).
+R0=$(date +%s.%N)
+"$NETFENCE" -j report "$WORK/logs" >"$WORK/report.json" 2>"$WORK/report.err"
+report_rc=$?
+R1=$(date +%s.%N)
+report_html=$(stat -c %s "$WORK/logs/report.html" 2>/dev/null || echo 0)
+report_lines=$(cat "$WORK/logs/access.log" "$WORK/logs/events.jsonl" 2>/dev/null | wc -l)
+report_totals=$(grep -o '"totals":{[^}]*}' "$WORK/report.json" 2>/dev/null)
+printf '  report       %s s for %s log lines (exit %s), report.html %s bytes; %s\n' \
+	"$(awk -v a="$R0" -v b="$R1" 'BEGIN { printf "%.3f", b - a }')" "$report_lines" "$report_rc" "$report_html" "${report_totals:-no totals}"
+
 mkdir -p "$OUT_DIR"
 jv() { [[ $1 == - || -z $1 ]] && echo null || echo "$1"; }
 cat >"$OUT_DIR/results.json" <<EOF
@@ -397,6 +409,7 @@ cat >"$OUT_DIR/results.json" <<EOF
   "orig4_counters_after": {"stored": $(jv "${M[after.stored]}"), "hit": $(jv "${M[after.hit]}"), "miss": $(jv "${M[after.miss]}"), "store_fail": $(jv "${M[after.store_fail]}")},
   "servers": {"mcp": ${MCP_SRV:-null}, "origin": ${ORG_SRV:-null}},
   "netfence_run_exit": "$RUN_RC",
+  "report": {"seconds": $(awk -v a="$R0" -v b="$R1" 'BEGIN { printf "%.3f", b - a }'), "log_lines": $report_lines, "html_bytes": $report_html, "exit": $report_rc},
   "left_behind": "${leftover# }"
 }
 EOF

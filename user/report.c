@@ -19,6 +19,7 @@
 #define EVENT_NODES	96
 #define META_MAX	(1u << 20)	/* run.json is small; more is not ours */
 #define NAME_MAX_LEN	512		/* longer names are cut */
+#define TIME_MAX_NS	(INT64_C(7258118400) * 1000000000)	/* 2200-01-01 */
 
 struct rep_procset {
 	char *addr;
@@ -203,8 +204,9 @@ int rfc3339_parse(const char *s, int64_t *ns)
 	} else {
 		return -EINVAL;
 	}
-	if (*s || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    sec > 60 || oh > 23 || om > 59)
+	/* 1970 to 2200: nanoseconds since the epoch fit in 64 bits */
+	if (*s || y < 1970 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+	    h > 23 || mi > 59 || sec > 60 || oh > 23 || om > 59)
 		return -EINVAL;
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;
@@ -216,6 +218,8 @@ int rfc3339_parse(const char *s, int64_t *ns)
 	if (t == (time_t)-1)
 		return -EINVAL;
 	t -= sign * (oh * 3600 + om * 60);
+	if (t < 0)
+		return -EINVAL;
 	*ns = (int64_t)t * 1000000000 + frac;
 	return 0;
 }
@@ -415,9 +419,13 @@ int report_access_line(struct report *r, const char *line, size_t len)
 	dot = memchr(f[0], '.', fl[0]);
 	if (!dot || !all_digits(f[0], (size_t)(dot - f[0])) ||
 	    !all_digits(dot + 1, fl[0] - (size_t)(dot - f[0]) - 1) ||
-	    dot - f[0] > 12 || fl[0] - (size_t)(dot - f[0]) - 1 > 9)
+	    dot - f[0] > 10 || fl[0] - (size_t)(dot - f[0]) - 1 > 9)
 		goto skip;
-	t = strtoll(f[0], NULL, 10) * 1000000000;
+	/* up to 10 digits of seconds: 64-bit nanoseconds until 2262 */
+	t = strtoll(f[0], NULL, 10);
+	if (t > 9000000000LL)
+		goto skip;
+	t *= 1000000000;
 	{
 		int64_t frac = 0, scale = 100000000;
 
@@ -572,8 +580,10 @@ int report_event_line(struct report *r, const char *line, size_t len)
 		if (rfc3339_parse(time_s, &t))
 			goto skip;
 	} else if ((n = jr_get(&doc, root, "ts_ns")) && n->type == JR_NUM &&
-		   n->is_uint && r->meta.has_offset) {
+		   n->is_uint && r->meta.has_offset && n->u < TIME_MAX_NS) {
 		t = (int64_t)n->u + r->meta.clock_offset_ns;
+		if (t <= 0 || t > TIME_MAX_NS)
+			t = 0;
 	}
 	snprintf(who, sizeof(who), "%.16s/%llu", comm ? comm : "?",
 		 (unsigned long long)pid);
@@ -698,17 +708,18 @@ int report_meta(struct report *r, const char *text, size_t len)
 		rfc3339_parse(s, &m->start_ns);
 	if ((s = jr_get_str(&doc, root, "end")))
 		rfc3339_parse(s, &m->end_ns);
-	if (meta_num(&doc, root, "exit_status", &v)) {
+	if (meta_num(&doc, root, "exit_status", &v) && v >= 0 && v <= 255) {
 		m->has_exit = true;
 		m->exit_status = (int)v;
 	}
-	if (meta_num(&doc, root, "clock_offset_ns", &v)) {
+	if (meta_num(&doc, root, "clock_offset_ns", &v) && v >= 0 &&
+	    v < (double)TIME_MAX_NS) {
 		const struct jr_node *n = jr_get(&doc, root, "clock_offset_ns");
 
 		m->has_offset = true;
 		m->clock_offset_ns = n->is_uint ? (int64_t)n->u : (int64_t)v;
 	}
-	if (meta_num(&doc, root, "events_lost", &v))
+	if (meta_num(&doc, root, "events_lost", &v) && v >= 0 && v < 1e18)
 		m->events_lost = (uint64_t)v;
 	pol = jr_get(&doc, root, "policy");
 	if (pol && pol->type == JR_OBJ) {
@@ -718,7 +729,7 @@ int report_meta(struct report *r, const char *text, size_t len)
 		meta_list(&doc, pol, "resolvers", &m->resolvers);
 		meta_list(&doc, pol, "host_gateways", &m->gateways);
 		if (meta_num(&doc, pol, "host_bypass_total", &v) &&
-		    v > (double)m->bypass.total)
+		    v > (double)m->bypass.total && v < 1e18)
 			m->bypass.total = (uint64_t)v;
 		m->redirect_ports = meta_str(&doc, pol, "redirect_ports");
 		m->tls_ports = meta_str(&doc, pol, "tls_ports");
