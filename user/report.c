@@ -433,10 +433,19 @@ int report_access_line(struct report *r, const char *line, size_t len)
 			frac += (*p - '0') * scale;
 		t += frac;
 	}
-	if (fl[8] != 3 || !all_digits(f[8], 3) || !all_digits(f[11], fl[11]) ||
+	if (fl[8] > 3 || !all_digits(f[8], fl[8]) || !all_digits(f[11], fl[11]) ||
 	    !all_digits(f[12], fl[12]) || fl[11] > 19 || fl[12] > 19)
 		goto skip;
-	status = (f[8][0] - '0') * 100 + (f[8][1] - '0') * 10 + (f[8][2] - '0');
+	status = 0;
+	for (size_t k = 0; k < fl[8]; k++)
+		status = status * 10 + (f[8][k] - '0');
+	/*
+	 * A spliced TLS connection is logged twice: Squid's own CONNECT at the
+	 * splice (NONE_NONE, status 0), then the tunnel. The tunnel counts.
+	 */
+	if (!status && field_is(f[7], fl[7], "splice") &&
+	    fl[9] >= 4 && !memcmp(f[9], "NONE", 4))
+		return 0;
 
 	https = field_is(f[4], fl[4], "CONNECT") || !field_is(f[7], fl[7], "-");
 	verdict = RV_ALLOWED;

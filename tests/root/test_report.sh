@@ -4,7 +4,7 @@
 # verdict (allowed through Squid, refused by Squid, refused in the kernel,
 # bypassed, DNS refused) and carries hostile names (a command line, a DNS
 # name, a process name with markup); then `netfence report`: its JSON figures
-# equal the counts made here; the page in headless Chromium (JavaScript on):
+# equal the counts made here (HTTPS spliced and cut included); the page in headless Chromium (JavaScript on):
 # the rendered DOM text, no console error (a page whose script breaks the
 # policy is the control that errors are seen), nothing hostile executed, a
 # screenshot into build/; and malformed or missing logs.
@@ -43,7 +43,7 @@ SHOTS=$NFT_ROOT/build/test-report
 mkdir -p "$SHOTS"
 
 # Counts the command makes, per verdict
-N_ALLOWED=3 N_SQUID=2 N_KERNEL_TCP=2 N_KERNEL_UDP=1 N_BYPASS=4 N_DNS=2
+N_ALLOWED=3 N_SQUID=2 N_TLS_OK=1 N_TLS_BAD=1 N_KERNEL_TCP=2 N_KERNEL_UDP=1 N_BYPASS=4 N_DNS=2
 N_KERNEL=$((N_KERNEL_TCP + N_KERNEL_UDP + 1))	# + the hostile-comm process
 HOSTILE_ARG='<script>document.title="PWNED-arg"</script>'
 HOSTILE_DNS='<script>document.title="PWNED-dns"</script>.evil.test'
@@ -53,6 +53,14 @@ bg_start site "$NFPROBE" serve --http --name site --listen "$SITE:80"
 bg_start mcp "$NFPROBE" serve --http --name mcp --listen "127.0.0.1:$MCP_PORT"
 for p in site mcp; do
 	wait_ready "$p" || { t_fail "start $p" "$(cat "$TDIR/$p.err")"; t_summary; exit 1; }
+done
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+	-subj /CN=allowed.test -keyout "$TDIR/tls.key" -out "$TDIR/tls.crt" 2>/dev/null
+bg_start tls openssl s_server -quiet -www -accept "$SITE:443" -cert "$TDIR/tls.crt" \
+	-key "$TDIR/tls.key"
+for i in $(seq 50); do
+	ss -ltn | grep -q "$SITE:443" && break
+	sleep 0.1
 done
 printf '%s allowed.test blocked.test\n' "$SITE" >"$TDIR/hosts"
 ln -s "$NFPROBE" "$TDIR/$HOSTILE_COMM"
@@ -84,6 +92,13 @@ done
 for i in \$(seq $N_SQUID); do
 	curl -sS -m 10 -o /dev/null -w 'squid %{http_code}\n' --resolve blocked.test:80:$SITE http://blocked.test/ >>\$out 2>&1
 done
+for i in \$(seq $N_TLS_OK); do
+	curl -sS -m 10 -k -o /dev/null -w 'tls %{http_code}\n' --resolve allowed.test:443:$SITE https://allowed.test/ >>\$out 2>&1
+done
+for i in \$(seq $N_TLS_BAD); do
+	curl -sS -m 10 -k -o /dev/null --resolve tlsbad.test:443:$SITE https://tlsbad.test/ >/dev/null 2>&1
+	echo "tlsbad exit \$?" >>\$out
+done
 for i in \$(seq $N_KERNEL_TCP); do
 	$NFPROBE connect --timeout 1000 $FAR 5000 >>\$out 2>&1
 done
@@ -112,6 +127,9 @@ assert_eq "run exits with the command's status" "$rc" 7
 agent=$(cat "$TDIR/agent.out" 2>/dev/null)
 assert_eq "the command: allowed requests answered 200" "$(grep -c '^allowed 200' <<<"$agent")" "$N_ALLOWED"
 assert_eq "the command: blocked requests answered 403" "$(grep -c '^squid 403' <<<"$agent")" "$N_SQUID"
+assert_eq "the command: allowed HTTPS spliced" "$(grep -c '^tls 200' <<<"$agent")" "$N_TLS_OK"
+assert_eq "the command: HTTPS to a name not allowed cut" \
+	"$(grep -cE '^tlsbad exit (35|52|56)$' <<<"$agent")" "$N_TLS_BAD"
 assert_eq "the command: refused connects and sends got EPERM" \
 	"$(grep -c '"error":"EPERM"' <<<"$agent")" "$((N_KERNEL_TCP + N_KERNEL_UDP + 1))"
 assert_eq "the command: bypassed requests answered 200" "$(grep -c '^bypass 200' <<<"$agent")" "$N_BYPASS"
@@ -143,12 +161,15 @@ EOF
 assert_eq "report -j is one JSON document" "$?" 0
 fig=$(cat "$TDIR/figures")
 assert_eq "JSON totals (allowed squid_refused kernel_refused bypassed dns_refused) = the counts made" \
-	"$(grep '^totals' <<<"$fig")" "totals $N_ALLOWED $N_SQUID $N_KERNEL $N_BYPASS $N_DNS"
+	"$(grep '^totals' <<<"$fig")" \
+	"totals $((N_ALLOWED + N_TLS_OK)) $((N_SQUID + N_TLS_BAD)) $N_KERNEL $N_BYPASS $N_DNS"
 assert_eq "JSON: the exit status" "$(grep '^exit' <<<"$fig")" "exit 7"
 assert_eq "JSON: no line skipped" "$(grep '^skipped' <<<"$fig")" "skipped 0 0"
 assert_eq "JSON: the allowlist" "$(grep '^allow' <<<"$fig")" "allow allowed.test"
 assert_match "JSON: blocked.test refused by Squid, with its suggestion" "$fig" \
 	"dest squid_refused blocked.test $N_SQUID --allow-domains=blocked.test"
+assert_match "JSON: the TLS name not allowed, refused by Squid, with its suggestion" "$fig" \
+	"dest squid_refused tlsbad.test $N_TLS_BAD --allow-domains=tlsbad.test"
 assert_match "JSON: the refused port, its count, the process" "$fig" \
 	"dest kernel_refused $FAR:5000 $N_KERNEL_TCP --allow-host-ports=5000 nfprobe/"
 assert_match "JSON: the UDP send (no suggestion)" "$fig" "dest kernel_refused $FAR:9999 $N_KERNEL_UDP - nfprobe/"
@@ -156,11 +177,11 @@ assert_match "JSON: the bypass pair" "$fig" "dest bypassed 127.0.0.1:$MCP_PORT $
 assert_match "JSON: a refused name, with its suggestion" "$fig" \
 	"dest dns_refused refused-1.evil.test 1 --allow-domains=refused-1.evil.test"
 assert_match "JSON: allowed.test through Squid, named to curl" "$fig" \
-	"dest allowed allowed.test $N_ALLOWED - curl/"
+	"dest allowed allowed.test $((N_ALLOWED + N_TLS_OK)) - curl/"
 assert_eq "JSON: no dangerous port or raw IP suggested" \
 	"$(grep -cE -- '--allow-domains=[0-9.]+ |--allow-(host|redirect)-ports=(22|3306|5432) ' <<<"$fig")" 0
 text=$("$NETFENCE" report --text "$LOGS")
-assert_match "report --text: the totals" "$text" "allowed through Squid +$N_ALLOWED"
+assert_match "report --text: the totals" "$text" "allowed through Squid +$((N_ALLOWED + N_TLS_OK))"
 assert_eq "report (not a terminal): the page's path" "$("$NETFENCE" report "$LOGS")" "$LOGS/report.html"
 
 # --- the page: self-contained, escaped, its script allowed by its hash ------------
@@ -201,7 +222,7 @@ assert_match "DOM: the hostile process name is shown as text" "$dom" '&lt;svg on
 assert_match "DOM: the figures" "$dom" \
 	"<span class=\"n\">$N_KERNEL</span><span class=\"l\">refused in the kernel</span>"
 assert_match "DOM: the allowed figure" "$dom" \
-	"<span class=\"n\">$N_ALLOWED</span><span class=\"l\">allowed through Squid</span>"
+	"<span class=\"n\">$((N_ALLOWED + N_TLS_OK))</span><span class=\"l\">allowed through Squid</span>"
 assert_match "DOM: the suggestion list" "$dom" "<code>--allow-domains blocked.test</code>"
 assert_match "DOM: the timeline" "$dom" '<svg id="timeline"'
 chrome --screenshot="$SHOTS/report.png" "$LOGS/report.html" "$TDIR/shot"

@@ -170,16 +170,23 @@ static void test_access_lines(void **state)
 	assert_int_equal(access_line(&r, "1796508090.194 127.0.0.1:40044 127.0.0.2:80 "
 					 "127.0.0.1:36241 GET 127.0.0.2 - - 403 TCP_DENIED "
 					 "-:- 73 3415 0"), 0);
-	/* TLS: the SNI names it; a terminated one is refused */
+	/*
+	 * TLS, as Squid 5.7 logs it: the SNI names it; a splice is two lines
+	 * (Squid's CONNECT at status 0, then the tunnel, status 500 though it
+	 * worked) and counts once; a terminated one is refused.
+	 */
 	assert_int_equal(access_line(&r, "1796508091.000 10.0.0.2:5 10.1.0.1:443 127.0.0.1:3130 "
-					 "CONNECT 10.1.0.1 tls.test splice 200 TCP_TUNNEL "
+					 "CONNECT 10.1.0.1 tls.test splice 0 NONE_NONE "
+					 "-:- 0 0 24"), 0);
+	assert_int_equal(access_line(&r, "1796508091.000 10.0.0.2:5 10.1.0.1:443 127.0.0.1:3130 "
+					 "CONNECT tls.test tls.test splice 500 TCP_TUNNEL "
 					 "10.1.0.1:443 500 6000 20"), 0);
 	assert_int_equal(access_line(&r, "1796508091.000 10.0.0.2:6 10.1.0.2:443 127.0.0.1:3130 "
-					 "CONNECT 10.1.0.2 evil.test terminate 200 NONE_NONE "
+					 "CONNECT 10.1.0.2 evil.test terminate 0 NONE_NONE "
 					 "-:- 0 0 1"), 0);
 	/* blank lines are no lines */
 	assert_int_equal(access_line(&r, "\n"), 0);
-	assert_int_equal(r.lines_access, 6);
+	assert_int_equal(r.lines_access, 7);
 	assert_int_equal(r.skipped_access, 0);
 
 	d = find(&r, RV_ALLOWED, "allowed.test");
@@ -199,6 +206,7 @@ static void test_access_lines(void **state)
 	d = find(&r, RV_ALLOWED, "tls.test");
 	assert_non_null(d);
 	assert_string_equal(d->proto, "https");
+	assert_int_equal(d->count, 1);
 	assert_non_null(find(&r, RV_SQUID_REFUSED, "evil.test"));
 	assert_int_equal(r.totals[RV_ALLOWED], 3);
 	assert_int_equal(r.totals[RV_SQUID_REFUSED], 3);
@@ -214,7 +222,7 @@ static void test_access_malformed(void **state)
 		ACCESS_OK " extra",
 		"notatime 127.0.0.1:40030 127.0.0.2:80 127.0.0.1:36241 GET a.test - - 200 "
 		"TCP_MISS 1.2.3.4:80 76 243 14",
-		"1796508089.797 127.0.0.1:40030 127.0.0.2:80 127.0.0.1:36241 GET a.test - - 2x0 "
+		"1796508089.797 127.0.0.1:40030 127.0.0.2:80 127.0.0.1:36241 GET a.test - - 2000 "
 		"TCP_MISS 1.2.3.4:80 76 243 14",
 		"1796508089.797 127.0.0.1:40030 127.0.0.2:80 127.0.0.1:36241 GET a.test - - 200 "
 		"TCP_MISS 1.2.3.4:80 -5 243 14",
