@@ -19,7 +19,8 @@
 #   - memory: BPF maps at default sizes, peak RSS of `netfence attach` and
 #     `netfence status`.
 # Through Squid: scripts/bench-squid.sh, run at the end (transparent against
-# explicit proxying of the same request through a real Squid).
+# explicit proxying of the same request through a real Squid). DNS through
+# netfence's filter against direct: scripts/bench-dns.sh, run last.
 # Prints a table, writes build/bench/results.json, build/bench/results.md and
 # (with gnuplot) docs/bench-connect-cost.png. docs/bench.md explains it all.
 #
@@ -851,3 +852,7 @@ fi
 # Through Squid, with a real Squid: its own script, its own cleanup.
 echo
 bash "$ROOT/scripts/bench-squid.sh" | tee -a "$OUT/results.md"
+
+# DNS through netfence's filter (dnsmasq) against direct: its own script too.
+echo
+bash "$ROOT/scripts/bench-dns.sh" | tee -a "$OUT/results.md"

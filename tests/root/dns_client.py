@@ -11,6 +11,9 @@ the benchmark. Each command prints "key value" lines.
     dns_client.py twoq ADDR NAME1 NAME2       one message, two questions
     dns_client.py burst ADDR ALLOWFMT DENYFMT N   N allowed + N refused, window 100
     dns_client.py bench ADDR FMT N            N lookups one at a time: latency
+    dns_client.py rate ADDR FMT N             N lookups, 50 in flight: rate
+  (bench and rate: FMT takes two numbers, a salt ($DNS_SALT, else the pid)
+   and the index)
 """
 import ctypes
 import os
@@ -224,13 +227,42 @@ def burst(addr, allow_fmt, deny_fmt, n):
     out("seconds", "%.2f" % (time.monotonic() - t0))
 
 
+def rate(addr, fmt, n):
+    """n lookups of distinct names, 50 in flight: answers per second."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    s.settimeout(3)
+    s.connect((addr, 53))
+    salt = int(os.environ.get("DNS_SALT", os.getpid()))
+    pending, nxt, done, qid = set(), 0, 0, 0
+    t0 = time.monotonic()
+    while nxt < n or pending:
+        while nxt < n and len(pending) < 50:
+            qid = (qid + 1) & 0xFFFF
+            pkt, _ = query(fmt % (salt, nxt), qid=qid)
+            pending.add(qid)
+            s.send(pkt)
+            nxt += 1
+        try:
+            reply = s.recv(4096)
+        except OSError:
+            break
+        rid = struct.unpack(">H", reply[:2])[0]
+        if rid in pending:
+            pending.discard(rid)
+            done += 1
+    total = time.monotonic() - t0
+    out("qps", "%.0f" % (done / total if total else 0))
+    out("lost", n - done)
+
+
 def bench(addr, fmt, n):
     """n lookups of distinct names, one at a time: median latency (us) and rate."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(3)
     s.connect((addr, 53))
     lat, fails = [], 0
-    salt = os.getpid()
+    salt = int(os.environ.get("DNS_SALT", os.getpid()))
     t0 = time.monotonic()
     for i in range(n):
         pkt, qid = query(fmt % (salt, i))
@@ -268,6 +300,8 @@ def main():
         twoq(*args)
     elif cmd == "burst":
         burst(args[0], args[1], args[2], int(args[3]))
+    elif cmd == "rate":
+        rate(args[0], args[1], int(args[2]))
     elif cmd == "bench":
         bench(args[0], args[1], int(args[2]))
     else:
