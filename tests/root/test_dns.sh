@@ -251,6 +251,33 @@ left=$(ls -d /tmp/netfence-run-*-* 2>/dev/null | while read -r d; do
 	p=${d#/tmp/netfence-run-}; p=${p%%-*}; kill -0 "$p" 2>/dev/null || echo "$d"; done)
 assert_eq "a filter that does not start: nothing left" "$left" ""
 
+# attach --dns-proxy: a filter the user runs (here a dnsmasq of the test's own)
+CGA=$(make_cgroup attach) || exit 1
+FPORT=$((20000 + RANDOM % 20000))
+printf '%s\n' no-resolv no-hosts bind-interfaces listen-address=127.0.0.1 "port=$FPORT" \
+	"server=/github.com/$U" user=root pid-file= >"$TDIR/filter.conf"
+bg_start filter /usr/sbin/dnsmasq -k -C "$TDIR/filter.conf"
+for i in $(seq 50); do ss -lun | grep -q "127.0.0.1:$FPORT " && break; sleep 0.1; done
+"$NETFENCE" attach --cgroup "$CGA" --proxy 127.0.0.1:9 --loopback host --dns-servers "$U" \
+	--dns-proxy "127.0.0.1:$FPORT" >"$TDIR/attach.out" 2>&1
+assert_eq "attach --dns-proxy" "$?" 0
+incg() { bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' x "$CGA" "$@"; }
+assert_eq "attach --dns-proxy: an allowed name through the user's filter" \
+	"$(incg dig +short +tries=1 +time=3 @$O github.com)" 10.53.0.1
+assert_match "attach --dns-proxy: the rest refused" \
+	"$(incg dig +tries=1 +time=3 @$U a-$R.attach.evil.test 2>&1)" "status: REFUSED"
+assert_eq "attach --dns-proxy: nothing at the upstream" "$(grep -c "attach.evil" "$UPLOG")" 0
+"$NETFENCE" detach --cgroup "$CGA" >/dev/null 2>&1
+# the filter inside the agent's cgroup: refused
+echo "$(bg_pid filter)" >"$CGA/cgroup.procs"
+"$NETFENCE" attach --cgroup "$CGA" --proxy 127.0.0.1:9 --dns-proxy "127.0.0.1:$FPORT" \
+	>"$TDIR/attach2.out" 2>"$TDIR/attach2.err"
+rc=$?
+assert_eq "--dns-proxy in the agent's cgroup: exit 2" "$rc" 2
+assert_match "--dns-proxy in the agent's cgroup: one Error line" "$(cat "$TDIR/attach2.err")" \
+	"^Error: --dns-proxy '127.0.0.1:$FPORT': the filter \(pid [0-9]+\) runs in the agent's cgroup"
+"$NETFENCE" detach --cgroup "$CGA" >/dev/null 2>&1
+
 # cleanup after a run killed with SIGKILL stops its dnsmasq
 bg_start run2 "$NETFENCE" run --allow-domains github.com --dns-servers "$U" -- sleep 60
 for i in $(seq 100); do
@@ -258,8 +285,10 @@ for i in $(seq 100); do
 		pgrep -P "$(bg_pid run2)" -x sleep >/dev/null && break
 	sleep 0.1
 done
-kill -KILL "$(bg_pid run2)"
-bg_wait run2 5 2>/dev/null
+{
+	kill -KILL "$(bg_pid run2)"
+	bg_wait run2 5
+} 2>/dev/null
 "$NETFENCE" cleanup >"$TDIR/cleanup.out" 2>&1
 for i in $(seq 50); do [[ -d /proc/$P2 ]] || break; sleep 0.1; done
 if [[ -n ${P2:-} && ! -d /proc/$P2 ]]; then
