@@ -43,6 +43,7 @@
 #include "enforce.h"
 #include "json.h"
 #include "log.h"
+#include "dnsmasq.h"
 #include "squid.h"
 #include "netfence.skel.h"
 
@@ -752,6 +753,41 @@ static void probe_squid(struct check_ctx *c)
 		  bin, version, f & SQUID_HAS_CRTD ? " and --enable-ssl-crtd" : "");
 }
 
+/* dnsmasq 2.86 or later: the DNS filter of `run --allow-domains`. */
+static void probe_dnsmasq(struct check_ctx *c)
+{
+	struct probe *p = probe_add(c->r, false, "dnsmasq", "dnsmasq (the DNS filter)");
+	const char *bin = dnsmasq_bin();
+	char *argv[] = { (char *)bin, "--version", NULL };
+	char out[4096];
+	const char *v;
+	unsigned int major = 0, minor = 0;
+
+	(void)c;
+	if (access(bin, X_OK)) {
+		probe_set(p, PROBE_MISSING,
+			  "%s: %s: `netfence run --allow-domains` cannot filter DNS "
+			  "and refuses to start (apt-get install dnsmasq-base)", bin,
+			  strerror(errno));
+		return;
+	}
+	if (run_capture(argv, out, sizeof(out)) || !(v = strstr(out, "version ")) ||
+	    sscanf(v + 8, "%u.%u", &major, &minor) != 2) {
+		probe_set(p, PROBE_MISSING, "%s --version failed: `netfence run "
+					    "--allow-domains` cannot filter DNS", bin);
+		return;
+	}
+	if (major < 2 || (major == 2 && minor < 86)) {
+		probe_set(p, PROBE_MISSING,
+			  "%s %u.%u: the DNS filter needs 2.86 or later (its '*.' "
+			  "patterns)", bin, major, minor);
+		return;
+	}
+	probe_set(p, PROBE_PRESENT,
+		  "%s %u.%u: `netfence run --allow-domains` can filter DNS", bin,
+		  major, minor);
+}
+
 /* ---------------------------------------------------------------------- */
 /* BPF probes                                                             */
 /* ---------------------------------------------------------------------- */
@@ -1384,6 +1420,7 @@ int check_run(struct check_report *r, unsigned int flags)
 	probe_policies(&c);
 	probe_bpf(&c);
 	probe_squid(&c);
+	probe_dnsmasq(&c);
 
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return check_missing(r, NULL, 0);
