@@ -25,7 +25,7 @@ USER_WARN  := -Wno-format-truncation
 CFLAGS     ?= -O2 -g
 CFLAGS     += $(WARN) $(USER_WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD) \
               -DNETFENCE_VERSION='"$(VERSION)"' -MMD -MP
-LDLIBS     := -lbpf -lelf -lz
+LDLIBS     := -lbpf -lelf -lz $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -I. -Iinclude \
               -Wno-unused-parameter -MMD -MP
 

@@ -2240,6 +2240,201 @@ static int case_double_fork(int argc, char **argv)
 	exit(EXIT_REACHED);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Around the network policy: the host, the terminal, other ABIs           */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * open-write PATH...: can each PATH be opened for writing (created when
+ * absent, O_EXCL)? Nothing is written. Reports "w_<n>":"ok"|errno name per
+ * path (n from 0), and "writable": how many were.
+ */
+static int case_open_write(int argc, char **argv)
+{
+	char key[32];
+	int n = 0, fd;
+
+	if (argc < 2)
+		usage_error("%s: want PATH...", case_name);
+	for (int i = 1; i < argc; i++) {
+		fd = open(argv[i], O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0 && errno == ENOENT)
+			fd = open(argv[i], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				  0644);
+		snprintf(key, sizeof(key), "w_%d", i - 1);
+		extra_str(key, fd >= 0 ? "ok" : errname(errno));
+		if (fd >= 0) {
+			n++;
+			close(fd);
+		}
+	}
+	extra_num("writable", n);
+	return 0;
+}
+
+/* signal PID: kill(PID, 0), can this process signal PID at all? */
+static int case_signal(int argc, char **argv)
+{
+	unsigned long pid;
+
+	if (argc != 2 || !parse_num(argv[1], 0, 1, INT32_MAX, &pid))
+		usage_error("%s: want PID", case_name);
+	extra_str("signal", kill((pid_t)pid, 0) ? errname(errno) : "ok");
+	return 0;
+}
+
+/*
+ * reboot: reboot() with wrong magic numbers. The kernel checks
+ * CAP_SYS_BOOT first: EINVAL means the capability was there (nothing
+ * happens), EPERM that it was not (or seccomp refused).
+ */
+static int case_reboot(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	extra_str("reboot", syscall(SYS_reboot, 0, 0, 0, NULL) ? errname(errno) : "ok");
+	return 0;
+}
+
+/*
+ * tiocsti TEXT: push TEXT and a newline into the input of the terminal on
+ * standard input (TIOCSTI), as if typed: the caller's shell would read it.
+ */
+static int case_tiocsti(int argc, char **argv)
+{
+	size_t n;
+	int done = 0;
+
+	if (argc != 2)
+		usage_error("%s: want TEXT", case_name);
+	n = strlen(argv[1]);
+	for (size_t k = 0; k <= n; k++) {
+		char c = k < n ? argv[1][k] : '\n';
+
+		if (ioctl(STDIN_FILENO, TIOCSTI, &c))
+			return fail("tiocsti", errno);
+		done++;
+	}
+	extra_num("typed", done);
+	return 0;
+}
+
+/*
+ * mcast-join GROUP: join GROUP (IPv4 or IPv6) on a UDP socket with every
+ * form of the option; a join makes the kernel send a membership report with
+ * the group address in it. Reports "join_<option>":"ok"|errno name.
+ */
+static int case_mcast_join(int argc, char **argv)
+{
+	struct group_req gr = { 0 };
+	struct in6_addr a6;
+	struct in_addr a4;
+	bool v6;
+	int fd, n = 0;
+
+	if (argc != 2)
+		usage_error("%s: want GROUP", case_name);
+	v6 = inet_pton(AF_INET6, argv[1], &a6) == 1;
+	if (!v6 && inet_pton(AF_INET, argv[1], &a4) != 1)
+		usage_error("%s: bad group '%s'", case_name, argv[1]);
+	fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return fail("socket", errno);
+	if (v6) {
+		struct ipv6_mreq m = { .ipv6mr_multiaddr = a6 };
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&gr.gr_group;
+
+		n += !setsockopt(fd, SOL_IPV6, IPV6_ADD_MEMBERSHIP, &m, sizeof(m));
+		extra_str("join_ipv6_add_membership", n ? "ok" : errname(errno));
+		setsockopt(fd, SOL_IPV6, IPV6_DROP_MEMBERSHIP, &m, sizeof(m));
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = a6;
+		if (!setsockopt(fd, SOL_IPV6, MCAST_JOIN_GROUP, &gr, sizeof(gr))) {
+			n++;
+			extra_str("join_mcast_join_group", "ok");
+		} else {
+			extra_str("join_mcast_join_group", errname(errno));
+		}
+	} else {
+		struct ip_mreqn m = { .imr_multiaddr = a4 };
+		struct sockaddr_in *sin = (struct sockaddr_in *)&gr.gr_group;
+
+		n += !setsockopt(fd, SOL_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m));
+		extra_str("join_ip_add_membership", n ? "ok" : errname(errno));
+		setsockopt(fd, SOL_IP, IP_DROP_MEMBERSHIP, &m, sizeof(m));
+		sin->sin_family = AF_INET;
+		sin->sin_addr = a4;
+		if (!setsockopt(fd, SOL_IP, MCAST_JOIN_GROUP, &gr, sizeof(gr))) {
+			n++;
+			extra_str("join_mcast_join_group", "ok");
+		} else {
+			extra_str("join_mcast_join_group", errname(errno));
+		}
+	}
+	extra_num("joined", n);
+	close(fd);
+	return 0;
+}
+
+/* A system call through the 32-bit entry (int 0x80, i386 numbers). */
+static long int80(long nr, long a, long b, long c)
+{
+	long ret;
+
+	__asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory");
+	return ret;
+}
+
+/*
+ * abi32 FAMILY: socket(FAMILY, SOCK_STREAM, 0) through the i386 entry
+ * (int 0x80, socket is 359 there) and the x32 one, each in a child: a
+ * filter that knows the 64-bit numbers only would let them by. Reports
+ * "i386" and "x32": "created", an errno name, or "killed:SIGNAL".
+ */
+static int case_abi32(int argc, char **argv)
+{
+	unsigned long fam;
+
+	if (argc != 2 || !parse_num(argv[1], 0, 0, 255, &fam))
+		usage_error("%s: want FAMILY (a number)", case_name);
+	for (int abi = 0; abi < 2; abi++) {
+		int pfd[2], status, err = 0;
+		pid_t pid;
+		char buf[64];
+
+		if (pipe(pfd))
+			return fail("pipe", errno);
+		fflush(stdout);
+		pid = fork();
+		if (pid < 0)
+			return fail("fork", errno);
+		if (pid == 0) {
+			long r = abi == 0 ? int80(359, (long)fam, SOCK_STREAM, 0) :
+					    syscall(0x40000000 | __NR_socket, (long)fam,
+						    SOCK_STREAM, 0);
+
+			if (abi == 1 && r < 0)
+				r = -errno;
+			err = r >= 0 ? 0 : (int)-r;
+			if (write(pfd[1], &err, sizeof(err)) != sizeof(err))
+				_exit(3);
+			_exit(0);
+		}
+		close(pfd[1]);
+		if (read(pfd[0], &err, sizeof(err)) != sizeof(err))
+			err = -1;
+		close(pfd[0]);
+		waitpid(pid, &status, 0);
+		if (WIFSIGNALED(status))
+			snprintf(buf, sizeof(buf), "killed:%s", strsignal(WTERMSIG(status)));
+		else
+			snprintf(buf, sizeof(buf), "%s", err < 0 ? "?" : err ? errname(err) :
+								       "created");
+		extra_str(abi == 0 ? "i386" : "x32", buf);
+	}
+	return 0;
+}
+
 /* exec CMD ARGS...: run a command where -c, -n and -u put us. */
 static int case_exec(int argc, char **argv)
 {
@@ -2284,6 +2479,12 @@ static const struct {
 	{ "exec-self", case_exec_self, true },
 	{ "double-fork", case_double_fork, true },
 	{ "exec", case_exec, false },
+	{ "open-write", case_open_write, false },
+	{ "signal", case_signal, false },
+	{ "reboot", case_reboot, false },
+	{ "tiocsti", case_tiocsti, false },
+	{ "mcast-join", case_mcast_join, false },
+	{ "abi32", case_abi32, false },
 };
 
 static int run_case(int argc, char **argv)
@@ -2333,6 +2534,12 @@ static void usage(void)
 "  hold HOST PORT --go FILE  exchange, wait for FILE, exchange again\n"
 "  fork|exec-self|double-fork CASE ARGS...   the case in a child\n"
 "  exec CMD ARGS...          exec CMD here\n"
+"  open-write PATH...        open each PATH for writing (O_EXCL create)\n"
+"  signal PID                kill(PID, 0)\n"
+"  reboot                    reboot() with bad magic: EINVAL = CAP_SYS_BOOT\n"
+"  tiocsti TEXT              type TEXT into the terminal on stdin\n"
+"  mcast-join GROUP          IP_ADD_MEMBERSHIP/IPV6_JOIN_GROUP, MCAST_JOIN_GROUP\n"
+"  abi32 FAMILY              socket() via int 0x80 (i386) and x32\n"
 "  serve --name N [--listen IP:PORT]... [--udp IP:PORT]... [--unix PATH]\n"
 "        [--group MCAST --dev IF]   HELLO/ECHO servers, arrivals logged\n"
 "socket options: --v6 --bind IP[:PORT] --mark N --bindtodevice IF\n"

@@ -117,7 +117,6 @@ static int remove_cgroup_tree(const char *path)
 static void dead_runs(struct cleanup *c)
 {
 	char mnt[PATH_MAX], base[PATH_MAX], agent[PATH_MAX + 8], err[256];
-	char name[32];
 	struct dirent *de;
 	DIR *d;
 
@@ -150,8 +149,7 @@ static void dead_runs(struct cleanup *c)
 				pr_warn("netfence: detach %s: %s", agent, err);
 		}
 		report(c, "run-cgroup", base, -remove_cgroup_tree(base));
-		squid_name(name, sizeof(name), (int)pid);
-		squid_remove_shm(name);
+		squid_remove_run_shm((int)pid);
 	}
 	closedir(d);
 }

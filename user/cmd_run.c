@@ -42,6 +42,7 @@
 #include "json.h"
 #include "policy.h"
 #include "report.h"
+#include "sandbox.h"
 #include "squid.h"
 #include "squid_conf.h"
 
@@ -97,7 +98,10 @@ struct run_ctx {
 	const char *log_dir;
 	bool summary;		/* --summary */
 	char sum_dir[PATH_MAX];	/* --summary without --log-dir: a private one */
-	const char *logs;	/* where the logs go: log_dir, sum_dir or NULL */
+	const char *logs;	/* where the logs go: logs_path, or NULL */
+	int log_fd;		/* log_dir or sum_dir, opened once before CMD starts */
+	char logs_path[32];	/* /proc/self/fd/<log_fd>: never a name CMD can swap */
+	char squid_name[48];	/* its -n: random, see squid_name() */
 	char **argv_cmd;
 	struct timespec start_real;
 	int64_t clock_offset_ns;
@@ -245,6 +249,19 @@ static int run_flag(void *ctx, int c, const char *arg, char **argv)
 	return EXIT_USAGE;
 }
 
+/*
+ * root writes the logs: into a directory only root may write, or the
+ * command could plant a symbolic link there for root to write through.
+ */
+static const char *log_dir_unsafe(const struct stat *st)
+{
+	if (st->st_uid != 0)
+		return "not owned by root (give a new directory, or one only root can write)";
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return "writable by group or others (give a new directory, or one only root can write)";
+	return NULL;
+}
+
 static int parse_args(struct run_ctx *r, int argc, char **argv)
 {
 	struct option longopts[64];
@@ -291,6 +308,10 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 						"not a directory");
 			return EXIT_USAGE;
 		}
+		if (!stat(r->log_dir, &st) && log_dir_unsafe(&st)) {
+			p_err("--log-dir '%s': %s", r->log_dir, log_dir_unsafe(&st));
+			return EXIT_USAGE;
+		}
 	}
 	if (!command_exists(r->cmd[0])) {
 		p_err("command '%s' not found", r->cmd[0]);
@@ -327,16 +348,36 @@ static void remove_cgroup(const char *path)
 		nanosleep(&tick, NULL);
 }
 
-static void copy_file(const char *from, const char *to)
+/*
+ * A new file NAME in the directory dirfd: whatever had the name is removed,
+ * then the file is created, never opened (O_EXCL): a symbolic link or a
+ * hard link planted under the name in between makes it fail, not follow.
+ */
+static int create_new_at(int dirfd, const char *name)
+{
+	int fd;
+
+	if (unlinkat(dirfd, name, 0) && errno != ENOENT)
+		return -errno;
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	return fd < 0 ? -errno : fd;
+}
+
+/* from to a new file: in the log directory (dirfd) by name, or a path */
+static void copy_file(const char *from, int dirfd, const char *to)
 {
 	char buf[65536];
 	ssize_t n;
 	int in, out;
 
-	in = open(from, O_RDONLY | O_CLOEXEC);
+	/* the run directory's names are not followed; a --hosts-file may be a link */
+	in = open(from, O_RDONLY | O_CLOEXEC | (dirfd >= 0 ? O_NOFOLLOW : 0));
 	if (in < 0)
 		return;
-	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	out = dirfd >= 0 ? create_new_at(dirfd, to) :
+			   open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0 && dirfd >= 0)
+		pr_warn("netfence: cannot write %s in the log directory: %s", to, strerror(-out));
 	if (out >= 0) {
 		while ((n = read(in, buf, sizeof(buf))) > 0) {
 			if (write(out, buf, (size_t)n) != n)
@@ -374,7 +415,7 @@ static int read_events_lost(const struct policy_state *st, void *ctx)
 
 static void teardown(struct run_ctx *r)
 {
-	char err[256], from[PATH_MAX + 64], to[PATH_MAX + 64];
+	char err[256], from[PATH_MAX + 64];
 
 	if (r->attached && r->logs)
 		enforce_list(r->agent_id, read_events_lost, r, err, sizeof(err));
@@ -384,14 +425,11 @@ static void teardown(struct run_ctx *r)
 		remove_cgroup(r->agent);
 	if (r->dns > 0)
 		dnsmasq_stop(r->dns, 2000);
-	if (r->own_proxy) {
-		char name[32];
-
-		squid_name(name, sizeof(name), (int)getpid());
+	if (r->own_proxy && r->squid_name[0]) {
 		if (r->squid > 0)
-			squid_stop(r->squid, name, 5000);
+			squid_stop(r->squid, r->squid_name, 5000);
 		else
-			squid_remove_shm(name);	/* it died on its own */
+			squid_remove_shm(r->squid_name);	/* it died on its own */
 	}
 	if (r->made_proxy)
 		remove_cgroup(r->proxy);
@@ -405,8 +443,7 @@ static void teardown(struct run_ctx *r)
 
 			for (int i = 0; i < 3; i++) {
 				snprintf(from, sizeof(from), "%s/%s", r->run_dir, logs[i]);
-				snprintf(to, sizeof(to), "%s/%s", r->logs, logs[i]);
-				copy_file(from, to);
+				copy_file(from, r->log_fd, logs[i]);
 			}
 		}
 		remove_run_dir(r->run_dir);
@@ -455,7 +492,7 @@ static void copy_hosts(struct run_ctx *r, char *hosts, size_t len)
 	struct passwd *pw = getpwnam(SQUID_DEFAULT_USER);
 
 	snprintf(hosts, len, "%s/hosts", r->run_dir);
-	copy_file(r->hosts_file ? r->hosts_file : SQUID_DEFAULT_HOSTS, hosts);
+	copy_file(r->hosts_file ? r->hosts_file : SQUID_DEFAULT_HOSTS, -1, hosts);
 	if (pw && chown(hosts, pw->pw_uid, pw->pw_gid))
 		pr_debug("chown %s: %s", hosts, strerror(errno));
 }
@@ -464,7 +501,7 @@ static int start_squid(struct run_ctx *r)
 {
 	struct squid_conf_opts so = { 0 };
 	char conf[PATH_MAX + 32], log[PATH_MAX + 32], cert[PATH_MAX];
-	char hosts[PATH_MAX + 32], name[32];
+	char hosts[PATH_MAX + 32];
 	char err[512], dns[NF_MAX_RESOLVERS * 16 + 1] = "";
 	uint32_t lo = htonl(INADDR_LOOPBACK);
 	uint16_t ports[3];
@@ -525,8 +562,13 @@ static int start_squid(struct run_ctx *r)
 	}
 
 	snprintf(log, sizeof(log), "%s/squid.out", r->run_dir);
-	squid_name(name, sizeof(name), (int)getpid());
-	r->squid = squid_start(conf, r->proxy, log, name, err, sizeof(err));
+	ret = squid_name(r->squid_name, sizeof(r->squid_name), (int)getpid());
+	if (ret) {
+		p_err("cannot name Squid: %s", strerror(-ret));
+		r->squid_name[0] = '\0';
+		return ret;
+	}
+	r->squid = squid_start(conf, r->proxy, log, r->squid_name, err, sizeof(err));
 	if (r->squid < 0) {
 		p_err("cannot start Squid: %s", err);
 		r->squid = 0;
@@ -692,79 +734,71 @@ out:
 }
 
 /*
- * Capabilities that would let the command go around the policy: packet
- * sockets (NET_RAW), routes, marks and the host's firewall (NET_ADMIN), BPF
- * and mounts (SYS_ADMIN, BPF, PERFMON), modules and raw I/O.
+ * The command's side of the fork, as pid 1 of a new PID namespace and in a
+ * new mount namespace, once it is in the agent cgroup: the sandbox, then
+ * the command in a child of its own, reaped here. Never returns.
  */
-static const int dropped_caps[] = { CAP_NET_RAW,    CAP_NET_ADMIN, CAP_SYS_ADMIN,
-				    CAP_BPF,	    CAP_PERFMON,   CAP_SYS_MODULE,
-				    CAP_SYS_RAWIO,  CAP_SYS_PTRACE };
-
-/*
- * A private mount namespace without the bpf and cgroup2 file systems: a
- * root command can then neither unlink its policy's pins nor write itself
- * out of its cgroup, and without CAP_SYS_ADMIN it cannot mount them again.
- */
-static int hide_policy_mounts(void)
+static void __attribute__((noreturn)) child_main(struct run_ctx *r)
 {
-	char line[4096], dev[256], dir[PATH_MAX], type[64];
+	char err[512];
+	sigset_t set;
+	pid_t cmd;
 
-	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL))
-		return -errno;
-	/* stacked and nested mounts: until a pass finds none */
-	for (int pass = 0; pass < 16; pass++) {
-		FILE *f = fopen("/proc/self/mounts", "re");
-		int found = 0, failed = 0;
+	/* pid 1 ignores what it has no handler for: these are waited for */
+	sigemptyset(&set);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	/* only stdio comes in: no socket made outside the cgroup */
+	if (close_range(3, ~0U, 0)) {
+		fprintf(stderr, "Error: cannot close inherited descriptors: %s\n",
+			strerror(errno));
+		_exit(126);
+	}
+	/* no controlling terminal: TIOCSTI into the caller's is refused */
+	if (setsid() < 0) {
+		fprintf(stderr, "Error: setsid: %s\n", strerror(errno));
+		_exit(126);
+	}
+	if (r->pol.pol.flags & NF_F_FWD_PROXY) {
+		char url[64], a[16];
 
-		if (!f)
-			return -errno;
-		while (fgets(line, sizeof(line), f)) {
-			if (sscanf(line, "%255s %4095s %63s", dev, dir, type) != 3)
-				continue;
-			if (strcmp(type, "bpf") && strcmp(type, "cgroup2"))
-				continue;
-			found++;
-			if (umount2(dir, MNT_DETACH))
-				failed++;
+		format_ipv4(r->pol.pol.fwd_proxy_addr, a);
+		snprintf(url, sizeof(url), "http://%s:%u", a,
+			 ntohs(r->pol.pol.fwd_proxy_port));
+		setenv("NETFENCE_FORWARD_PROXY", url, 1);
+		if (r->proxy_env) {
+			setenv("HTTP_PROXY", url, 1);
+			setenv("HTTPS_PROXY", url, 1);
+			setenv("http_proxy", url, 1);
+			setenv("https_proxy", url, 1);
 		}
-		fclose(f);
-		if (!found)
-			return 0;
-		if (failed == found)
-			return -EBUSY;
 	}
-	return -EBUSY;
-}
-
-/* In the child, before exec: drop privileges; failure means no exec. */
-static int drop_privileges(const struct run_ctx *r)
-{
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[2];
-
-	for (size_t i = 0; i < sizeof(dropped_caps) / sizeof(dropped_caps[0]); i++) {
-		if (prctl(PR_CAPBSET_DROP, dropped_caps[i], 0, 0, 0) && errno != EINVAL)
-			return -errno;
+	if (sandbox_mounts(err, sizeof(err)) || sandbox_caps(err, sizeof(err)) ||
+	    sandbox_seccomp(err, sizeof(err))) {
+		fprintf(stderr, "Error: cannot confine %s: %s\n", r->cmd[0], err);
+		_exit(126);
 	}
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
-	for (size_t i = 0; i < sizeof(dropped_caps) / sizeof(dropped_caps[0]); i++) {
-		int c = dropped_caps[i];
-		uint32_t bit = 1u << (c % 32);
-
-		data[c / 32].effective &= ~bit;
-		data[c / 32].permitted &= ~bit;
-		data[c / 32].inheritable &= ~bit;
+	cmd = fork();
+	if (cmd < 0) {
+		fprintf(stderr, "Error: fork: %s\n", strerror(errno));
+		_exit(126);
 	}
-	if (syscall(SYS_capset, &hdr, data))
-		return -errno;
-	if (r->have_user &&
-	    (setgroups(0, NULL) || setgid(r->gid) || setuid(r->uid)))
-		return -errno;
-	/* setuid programs (sudo) must not win the privileges back */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		return -errno;
-	return 0;
+	if (cmd == 0) {
+		sigemptyset(&set);
+		sigprocmask(SIG_SETMASK, &set, NULL);
+		if (r->have_user &&
+		    (setgroups(0, NULL) || setgid(r->gid) || setuid(r->uid))) {
+			fprintf(stderr, "Error: cannot become uid %u: %s\n",
+				(unsigned int)r->uid, strerror(errno));
+			_exit(126);
+		}
+		execvp(r->cmd[0], r->cmd);
+		fprintf(stderr, "Error: %s: %s\n", r->cmd[0], strerror(errno));
+		_exit(errno == ENOENT ? 127 : 126);
+	}
+	_exit(sandbox_reap(cmd));
 }
 
 static int start_child(struct run_ctx *r)
@@ -777,54 +811,20 @@ static int start_child(struct run_ctx *r)
 		p_err("pipe: %s", strerror(errno));
 		return -errno;
 	}
-	r->child = fork();
+	/* fork(), as pid 1 of a PID namespace and in a mount namespace of its own */
+	r->child = (pid_t)syscall(SYS_clone, SIGCHLD | CLONE_NEWPID | CLONE_NEWNS, NULL, NULL,
+				  NULL, NULL);
 	if (r->child < 0) {
-		p_err("fork: %s", strerror(errno));
+		p_err("clone: %s", strerror(errno));
 		close(pipefd[0]);
 		close(pipefd[1]);
 		return -errno;
 	}
 	if (r->child == 0) {
-		sigset_t none;
-
 		close(pipefd[1]);
 		if (read(pipefd[0], &c, 1) != 1)
 			_exit(126);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		/* only stdio comes in: no socket made outside the cgroup */
-		if (close_range(3, ~0U, 0)) {
-			fprintf(stderr, "Error: cannot close inherited descriptors: %s\n",
-				strerror(errno));
-			_exit(126);
-		}
-		if (hide_policy_mounts()) {
-			fprintf(stderr, "Error: cannot hide the bpf and cgroup2 mounts from %s\n",
-				r->cmd[0]);
-			_exit(126);
-		}
-		if (r->pol.pol.flags & NF_F_FWD_PROXY) {
-			char url[64], a[16];
-
-			format_ipv4(r->pol.pol.fwd_proxy_addr, a);
-			snprintf(url, sizeof(url), "http://%s:%u", a,
-				 ntohs(r->pol.pol.fwd_proxy_port));
-			setenv("NETFENCE_FORWARD_PROXY", url, 1);
-			if (r->proxy_env) {
-				setenv("HTTP_PROXY", url, 1);
-				setenv("HTTPS_PROXY", url, 1);
-				setenv("http_proxy", url, 1);
-				setenv("https_proxy", url, 1);
-			}
-		}
-		if (drop_privileges(r)) {
-			fprintf(stderr, "Error: cannot drop privileges: %s\n",
-				strerror(errno));
-			_exit(126);
-		}
-		execvp(r->cmd[0], r->cmd);
-		fprintf(stderr, "Error: %s: %s\n", r->cmd[0], strerror(errno));
-		_exit(errno == ENOENT ? 127 : 126);
+		child_main(r);
 	}
 	close(pipefd[0]);
 	{
@@ -873,10 +873,13 @@ static struct ring_buffer *open_event_log(struct run_ctx *r, FILE **f)
 	*f = NULL;
 	if (!r->logs)
 		return NULL;
-	snprintf(path, sizeof(path), "%s/events.jsonl", r->logs);
-	*f = fopen(path, "we");
+	n = create_new_at(r->log_fd, "events.jsonl");
+	if (n >= 0 && !(*f = fdopen(n, "w")))
+		close(n);
 	if (!*f) {
-		pr_warn("netfence: cannot write %s: %s", path, strerror(errno));
+		snprintf(path, sizeof(path), "%s/events.jsonl",
+			 r->log_dir ? r->log_dir : r->sum_dir);
+		pr_warn("netfence: cannot write %s: %s", path, strerror(n < 0 ? -n : errno));
 		return NULL;
 	}
 	rb = events_open(r->agent_id, log_event, *f, &n);
@@ -988,14 +991,18 @@ static void write_run_json(const struct run_ctx *r, bool ended, int status)
 	struct json *j;
 	FILE *f;
 	size_t nb;
+	int fd;
 
 	if (!r->logs)
 		return;
 	snprintf(path, sizeof(path), "%s/run.json", r->logs);
 	snprintf(tmp, sizeof(tmp), "%s/.run.json.tmp", r->logs);
-	f = fopen(tmp, "we");
+	fd = create_new_at(r->log_fd, ".run.json.tmp");
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f) {
-		pr_warn("netfence: cannot write %s: %s", tmp, strerror(errno));
+		pr_warn("netfence: cannot write %s: %s", tmp, strerror(fd < 0 ? -fd : errno));
+		if (fd >= 0)
+			close(fd);
 		return;
 	}
 	j = json_new(f);
@@ -1080,10 +1087,12 @@ static void write_report(const struct run_ctx *r)
 		return;
 	}
 	if (r->log_dir &&
-	    report_write_html(&rep, r->log_dir, path, sizeof(path), err, sizeof(err))) {
+	    report_write_html(&rep, r->logs, path, sizeof(path), err, sizeof(err))) {
 		pr_warn("netfence: %s", err);
 		path[0] = '\0';
 	}
+	if (r->log_dir && path[0])	/* the user's name for it, not /proc/self/fd */
+		snprintf(path, sizeof(path), "%s/report.html", r->log_dir);
 	if (r->log_dir)
 		pr_info("netfence: report %s", path);
 	if (r->summary) {
@@ -1108,7 +1117,8 @@ static void remove_sum_dir(const char *dir)
 
 int do_run(int argc, char **argv)
 {
-	struct run_ctx r = { .squid = 0 };
+	struct run_ctx r = { .squid = 0, .log_fd = -1 };
+	const char *fs;
 	sigset_t block, old;
 	char err[512];
 	int ret;
@@ -1141,12 +1151,44 @@ int do_run(int argc, char **argv)
 		goto out_free;
 	if (!r.own_proxy && !r.po.proxy_cgroup)
 		pr_warn("netfence: --proxy without --proxy-cgroup: the proxy gets no SO_ORIGINAL_DST answers");
-	if (r.log_dir && mkdir(r.log_dir, 0700) && errno != EEXIST) {
-		p_err("--log-dir '%s': %s", r.log_dir, strerror(errno));
-		ret = EXIT_FAIL;
+	/*
+	 * The working directory stays the command's: never a cgroup or bpf
+	 * file system, whose files would move it out of its cgroup or reach
+	 * the pins.
+	 */
+	fs = sandbox_unsafe_fs(".");
+	if (fs) {
+		char cwd[PATH_MAX];
+
+		p_err("the working directory '%s' is on %s: run the command from another directory",
+		      getcwd(cwd, sizeof(cwd)) ? cwd : ".", fs);
+		ret = EXIT_USAGE;
 		goto out_free;
 	}
-	r.logs = r.log_dir;
+	if (r.log_dir) {
+		bool made = !mkdir(r.log_dir, 0700);
+		struct stat st;
+		const char *why;
+
+		if (!made && errno != EEXIST) {
+			p_err("--log-dir '%s': %s", r.log_dir, strerror(errno));
+			ret = EXIT_FAIL;
+			goto out_free;
+		}
+		/*
+		 * Opened now, before the command exists, and used through this
+		 * descriptor only: the command cannot swap the directory.
+		 */
+		r.log_fd = open(r.log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+						   (made ? O_NOFOLLOW : 0));
+		why = r.log_fd < 0 ? strerror(errno) :
+		      fstat(r.log_fd, &st) ? strerror(errno) : log_dir_unsafe(&st);
+		if (why) {
+			p_err("--log-dir '%s': %s", r.log_dir, why);
+			ret = EXIT_FAIL;
+			goto out_free;
+		}
+	}
 	if (r.summary && !r.log_dir) {
 		snprintf(r.sum_dir, sizeof(r.sum_dir), RUN_DIR_PREFIX "%d-XXXXXX",
 			 (int)getpid());
@@ -1155,7 +1197,17 @@ int do_run(int argc, char **argv)
 			ret = EXIT_FAIL;
 			goto out_free;
 		}
-		r.logs = r.sum_dir;
+		r.log_fd = open(r.sum_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (r.log_fd < 0) {
+			p_err("cannot open %s: %s", r.sum_dir, strerror(errno));
+			rmdir(r.sum_dir);
+			ret = EXIT_FAIL;
+			goto out_free;
+		}
+	}
+	if (r.log_fd >= 0) {
+		snprintf(r.logs_path, sizeof(r.logs_path), "/proc/self/fd/%d", r.log_fd);
+		r.logs = r.logs_path;
 	}
 	{
 		struct timespec mono;
@@ -1196,6 +1248,8 @@ int do_run(int argc, char **argv)
 		remove_sum_dir(r.sum_dir);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 out_free:
+	if (r.log_fd >= 0)
+		close(r.log_fd);
 	policy_free(&r.pol);
 	policy_opts_free(&r.po);
 	domain_list_free(&r.allow);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -141,26 +142,45 @@ int squid_wait_listening(pid_t pid, uint32_t addr, const uint16_t *ports,
 	return -ETIMEDOUT;
 }
 
-void squid_name(char *buf, size_t len, int run_pid)
+int squid_name(char *buf, size_t len, int run_pid)
 {
-	snprintf(buf, len, "nf%d", run_pid);
+	unsigned long long nonce;
+
+	if (getrandom(&nonce, sizeof(nonce), 0) != sizeof(nonce))
+		return -errno;
+	snprintf(buf, len, "nf%dr%016llx", run_pid, nonce);
+	return 0;
+}
+
+static void remove_shm_prefix(const char *prefix)
+{
+	struct dirent *de;
+	DIR *d = opendir("/dev/shm");
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (!strncmp(de->d_name, prefix, strlen(prefix)))
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
 }
 
 /* Shared memory segments Squid leaves in /dev/shm: "<name>-*.shm". */
 void squid_remove_shm(const char *name)
 {
 	char prefix[64];
-	struct dirent *de;
-	DIR *d = opendir("/dev/shm");
 
-	if (!d)
-		return;
 	snprintf(prefix, sizeof(prefix), "%s-", name);
-	while ((de = readdir(d))) {
-		if (!strncmp(de->d_name, prefix, strlen(prefix)))
-			unlinkat(dirfd(d), de->d_name, 0);
-	}
-	closedir(d);
+	remove_shm_prefix(prefix);
+}
+
+void squid_remove_run_shm(int run_pid)
+{
+	char prefix[32];
+
+	snprintf(prefix, sizeof(prefix), "nf%dr", run_pid);
+	remove_shm_prefix(prefix);
 }
 
 void squid_stop(pid_t pid, const char *name, int timeout_ms)

@@ -14,11 +14,13 @@
 const char *squid_bin(void);
 
 /*
- * The service name (`squid -n`) of the Squid of run run_pid: its own, so that
- * Squids started at the same time never share /dev/shm segments, and known to
- * `cleanup` after a killed run. Letters and digits only.
+ * The service name (`squid -n`) of the Squid of run run_pid: "nf<pid>r<16 hex
+ * digits>", its own, so that Squids started at the same time never share
+ * /dev/shm segments; random, so that no other user can pre-create the
+ * segment names (Squid exits when one exists); found by its prefix by
+ * `cleanup` after a killed run. Letters and digits only. 0 or -errno.
  */
-void squid_name(char *buf, size_t len, int run_pid);
+int squid_name(char *buf, size_t len, int run_pid);
 
 /*
  * Starts `squid -N -n NAME -f CONF` with its pid first written to
@@ -38,6 +40,9 @@ int squid_wait_listening(pid_t pid, uint32_t addr, const uint16_t *ports,
 
 /* Removes the /dev/shm segments of the Squid named name. */
 void squid_remove_shm(const char *name);
+
+/* Removes the /dev/shm segments of every Squid run run_pid may have started. */
+void squid_remove_run_shm(int run_pid);
 
 /* SIGTERM, then SIGKILL after timeout_ms; reaps it; removes its segments. */
 void squid_stop(pid_t pid, const char *name, int timeout_ms);
