@@ -66,8 +66,8 @@ const char run_usage[] =
 	"  --squid-allow-loopback   let Squid connect to origins on 127.0.0.0/8 (local demos)\n"
 	"  --proxy-env              set HTTP_PROXY/HTTPS_PROXY (and lower case) for CMD to\n"
 	"                           the forward-proxy port (NETFENCE_FORWARD_PROXY is always set)\n"
-	"  --user USER              run CMD as USER (recommended: a root CMD can write\n"
-	"                           itself out of its cgroup; see docs/kernel-limits.md)\n"
+	"  --user USER              run CMD as USER (recommended: a root CMD still writes\n"
+	"                           what the sandbox leaves writable, /root and /var say)\n"
 	"\n"
 	"Policy flags: as for 'netfence attach' (see 'netfence attach --help'), without\n"
 	"--cgroup or --pid (run makes the cgroup). --proxy IP:PORT uses a running proxy\n"
@@ -75,7 +75,16 @@ const char run_usage[] =
 	"SO_ORIGINAL_DST responder.\n"
 	"--loopback defaults to 'host': loopback is the host, governed like the gateway.\n"
 	"Without --allow-domains, DNS is not filtered: CMD may ask the allowed resolvers\n"
-	"any name (--dns-proxy sends it to a filter of your own instead).\n";
+	"any name (--dns-proxy sends it to a filter of your own instead).\n"
+	"\n"
+	"Sandbox: CMD gets PID and mount namespaces of its own (no cgroup or bpf mount;\n"
+	"/proc/sys, /sys, /usr, /etc, /boot, /lib* read-only; a private /dev), a\n"
+	"session of its own (no controlling terminal), as root only CHOWN, DAC_OVERRIDE,\n"
+	"FOWNER, FSETID, KILL, SETUID, SETGID, NET_BIND_SERVICE, SYS_CHROOT, AUDIT_WRITE,\n"
+	"no_new_privs, and a seccomp filter: unix, inet, inet6, netlink sockets only, no\n"
+	"multicast joins, TIOCSTI, io_uring, bpf, mount, namespaces, modules, reboot.\n"
+	"Not covered as root: writes to /root, /home, /var, /tmp; use --user.\n"
+	"--log-dir must be root's and not group/other-writable. See man netfence.\n";
 
 enum run_opt {
 	OPT_ALLOW_DOMAINS = OPT_POLICY_END + 1,

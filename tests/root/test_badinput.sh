@@ -129,7 +129,7 @@ bad() {
 			why+="[$mode] left cgroup netfence-run-$pid; "
 			rmdir "$CG2/netfence-run-$pid"/* "$CG2/netfence-run-$pid" 2>/dev/null
 		fi
-		left=(/tmp/netfence-run-"$pid"-* /dev/shm/nf"$pid"-*)
+		left=(/tmp/netfence-run-"$pid"-* /dev/shm/nf"$pid"r*)
 		((${#left[@]})) && why+="[$mode] left ${left[*]}; "
 	done
 	if [[ -n $why ]]; then

@@ -94,7 +94,7 @@ run_leftovers_remove() {
 	cg_kill "$base"
 	"$NETFENCE" detach --cgroup "$base/agent" >/dev/null 2>&1
 	rm -rf /tmp/netfence-run-"$pid"-* 2>/dev/null
-	rm -f /dev/shm/nf"$pid"-* 2>/dev/null
+	rm -f /dev/shm/nf"$pid"r* 2>/dev/null
 }
 
 fault_cleanup() {
@@ -662,7 +662,7 @@ run_trial() {
 	[[ -n $(cat "$agent/cgroup.procs" 2>/dev/null) ]] && items+="command "
 	[[ -n $(cat "$base/proxy/cgroup.procs" 2>/dev/null) ]] && items+="squid "
 	compgen -G "/tmp/netfence-run-$pid-*" >/dev/null && items+="rundir "
-	compgen -G "/dev/shm/nf$pid-*" >/dev/null && items+="shm "
+	compgen -G "/dev/shm/nf${pid}r*" >/dev/null && items+="shm "
 	if [[ -d $agent ]]; then
 		id=$(stat -c %i "$agent")
 		(($(pins_of "$id"))) && items+="pins "
@@ -700,7 +700,7 @@ run_trial() {
 		"$NETFENCE" detach --cgroup "$agent" >/dev/null 2>&1
 	fi
 	run_leftovers_remove "$pid"
-	left=$(ls -d "$base" /tmp/netfence-run-"$pid"-* /dev/shm/nf"$pid"-* \
+	left=$(ls -d "$base" /tmp/netfence-run-"$pid"-* /dev/shm/nf"$pid"r* \
 		${id:+"$PIN"/*cg-"$id"} 2>/dev/null | tr '\n' ' ')
 	[[ -z $why && -n $left ]] && why="left after detach and removal: $left"
 	note "$cls"
@@ -738,7 +738,7 @@ INFO: what a killed `netfence run` leaves, for `netfence cleanup`:
 INFO:   $CG2/netfence-run-<pid>/{agent,proxy}: the command and Squid, still running
 INFO:   the agent's policy pins (cg-<agent cgroup id>, or tmp-cg-<id>) in the pin root
 INFO:   /tmp/netfence-run-<pid>-XXXXXX (Squid's config, certificate, logs) and
-INFO:   /dev/shm/nf<pid>-*.shm (Squid's segments); <pid> is the dead netfence's
+INFO:   /dev/shm/nf<pid>r<random>-*.shm (Squid's segments); <pid> is the dead netfence's
 EOF
 
 echo "time: 3 at ${SECONDS}s"
@@ -797,7 +797,7 @@ assert_eq "no connection reached the origin after Squid died" \
 assert_match "run stopped the agent (it ignores SIGTERM) within 3 s of Squid's death, took $(((t_end - t_kill) / 1000000)) ms [bug: SIGTERM only, then waits]" \
 	"$(((t_end - t_kill) < 3000000000))" 1
 assert_eq "run removed its cgroups, run directory, pins and Squid" \
-	"$(ls -d "$CG2/netfence-run-$sqpid" "${rundir:-/nonexistent}" /dev/shm/nf"$sqpid"-* \
+	"$(ls -d "$CG2/netfence-run-$sqpid" "${rundir:-/nonexistent}" /dev/shm/nf"$sqpid"r* \
 		"$PIN"/*cg-"${agent_id:-x}" 2>/dev/null | wc -l):$(kill -0 "$squid" 2>/dev/null && echo alive)" "0:"
 
 echo "time: 4 at ${SECONDS}s"

@@ -156,7 +156,7 @@ assert_match "start time is reported" "${started:-}" '^[0-9]+$'
 assert_eq "no run cgroup left" "$(ls -d "$CG2/netfence-run-$run_pid" 2>/dev/null | wc -l)" 0
 assert_eq "no run directory left" \
 	"$(grep -ls "$TDIR/hosts" /tmp/netfence-run-*/squid.conf 2>/dev/null | wc -l)" 0
-assert_eq "no Squid shared memory of this run left" "$(ls /dev/shm | grep -c "^nf$run_pid-")" 0
+assert_eq "no Squid shared memory of this run left" "$(ls /dev/shm | grep -c "^nf${run_pid}r")" 0
 assert_eq "no Squid of this run left" "$(pgrep -f "netfence-run-.*/squid.conf" -P "$run_pid" | wc -l)" 0
 assert_eq "no pins left" "$(find "$NETFENCE_PIN_ROOT" -mindepth 1 2>/dev/null | wc -l)" 0
 
@@ -173,12 +173,14 @@ killed_pid=$(bg_pid killed)
 kill -9 "$killed_pid"
 bg_wait killed 5
 assert_eq "a killed run leaves its cgroup" "$(ls -d "$CG2/netfence-run-$killed_pid" 2>/dev/null | wc -l)" 1
+assert_eq "a killed run leaves its Squid's shared memory (so the next check can fail)" \
+	"$(($(ls /dev/shm | grep -c "^nf${killed_pid}r[0-9a-f]*-") > 0))" 1
 out=$("$NETFENCE" -j cleanup)
 assert_match "cleanup removes the dead run's cgroup" "$out" \
 	"\"kind\":\"run-cgroup\",\"name\":\"$CG2/netfence-run-$killed_pid\",\"result\":\"removed\""
 assert_match "cleanup removes the dead run's directory" "$out" \
 	"\"kind\":\"run-directory\",\"name\":\"/tmp/netfence-run-$killed_pid-[^\"]*\",\"result\":\"removed\""
-assert_eq "cleanup removes the dead Squid's shared memory" "$(ls /dev/shm | grep -c "^nf$killed_pid-")" 0
+assert_eq "cleanup removes the dead Squid's shared memory" "$(ls /dev/shm | grep -c "^nf${killed_pid}r")" 0
 assert_eq "nothing of the killed run is left" \
 	"$(ls -d "$CG2/netfence-run-$killed_pid" /tmp/netfence-run-"$killed_pid"-* 2>/dev/null | wc -l)" 0
 assert_eq "the live run is left alone" "$(ls -d "$CG2/netfence-run-$(bg_pid live)/agent" | wc -l)" 1
