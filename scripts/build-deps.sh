@@ -11,7 +11,7 @@ have "$CLANG" || missing+=(clang)
 have "$BPFTOOL" || missing+=(bpftool)
 # header -> package (bpf/bpf_helpers.h is the one a fresh machine stops at); one compiler
 # run when all are there
-headers=(bpf/bpf_helpers.h:libbpf-dev libelf.h:libelf-dev zlib.h:zlib1g-dev)
+headers=(bpf/bpf_helpers.h:libbpf-dev libelf.h:libelf-dev zlib.h:zlib1g-dev seccomp.h:libseccomp-dev)
 if have "$CC" && printf '#include <%s>\n' "${headers[@]%%:*}" | $CC -E -x c - >/dev/null 2>&1; then
 	headers=()
 fi

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "domains.h"
+#include "squid.h"
 #include "squid_conf.h"
 
 #define ERRLEN 256
@@ -1049,6 +1050,25 @@ static void test_cert_errors(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/*
+ * Squid's service name: "nf<pid>r" and 16 hex digits, letters and digits
+ * only (Squid refuses others), different each time (another user cannot
+ * pre-create its /dev/shm segment names), and the prefix `cleanup` matches.
+ */
+static void test_squid_name(void **state)
+{
+	char a[48], b[48];
+
+	(void)state;
+	assert_int_equal(squid_name(a, sizeof(a), 4242), 0);
+	assert_int_equal(squid_name(b, sizeof(b), 4242), 0);
+	assert_int_equal(strlen(a), strlen("nf4242r") + 16);
+	assert_int_equal(strncmp(a, "nf4242r", 7), 0);
+	for (const char *p = a + 7; *p; p++)
+		assert_non_null(strchr("0123456789abcdef", *p));
+	assert_string_not_equal(a, b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1062,6 +1082,7 @@ int main(void)
 		cmocka_unit_test(test_model_random),
 		cmocka_unit_test(test_cert_generate),
 		cmocka_unit_test(test_cert_errors),
+		cmocka_unit_test(test_squid_name),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
