@@ -747,11 +747,14 @@ expect "run: a 32-bit or x32 system call does not go around the filter" \
 # READY is printed; prints what the terminal showed
 pty_run() {
 	python3 - "$@" <<'EOF'
-import os, pty, select, sys, time
+import os, pty, select, signal, sys, time
 limit, script = float(sys.argv[1]), sys.argv[2]
 typed = sys.argv[3].encode() if len(sys.argv) > 3 else None
 pid, fd = pty.fork()
 if pid == 0:
+    # a suite started in the background has SIGINT ignored: a shell
+    # started so cannot trap it
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     os.execvp("bash", ["bash", "-c", script])
 out, end = b"", time.time() + limit
 while time.time() < end:

@@ -282,7 +282,7 @@ assert_match "--dns-proxy in the agent's cgroup: one Error line" "$(cat "$TDIR/a
 bg_start run2 "$NETFENCE" run --allow-domains github.com --dns-servers "$U" -- sleep 60
 for i in $(seq 100); do
 	P2=$(cat /tmp/netfence-run-"$(bg_pid run2)"-*/dnsmasq.pid 2>/dev/null) && [[ -n $P2 ]] &&
-		pgrep -P "$(bg_pid run2)" -x sleep >/dev/null && break
+		[[ -n $(cat "$CG2/netfence-run-$(bg_pid run2)/agent/cgroup.procs" 2>/dev/null) ]] && break
 	sleep 0.1
 done
 {
