@@ -900,7 +900,7 @@ static struct ring_buffer *open_event_log(struct run_ctx *r, FILE **f)
 /* Waits for the command; forwards signals; notices Squid dying; logs events. */
 static int wait_child(struct run_ctx *r)
 {
-	struct timespec tick = { 0, 100 * 1000 * 1000 };
+	struct timespec tick = { 0, 20 * 1000 * 1000 };
 	struct ring_buffer *rb;
 	int status, sig, ret;
 	sigset_t set;
@@ -944,7 +944,11 @@ reaped:
 			ret = EXIT_FAIL;
 			goto out;
 		}
-		/* wake for signals, and every 100 ms for the event log */
+		/*
+		 * wake for signals, and every 20 ms for the event log
+		 * (--log-dir logs allowed connections too: a burst must
+		 * not fill the 256 KiB buffer)
+		 */
 		sig = sigtimedwait(&set, NULL, rb ? &tick : NULL);
 		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
 			kill(r->child, sig);

@@ -292,6 +292,16 @@ ABSENT=$TDIR/newlog bad "run: --log-dir not created when the command does not ex
 ABSENT=$TDIR/newlog bad "run: --log-dir not created when the policy is refused" 2 \
 	--allow-host-ports 8080 run "${RUNOK[@]}" --log-dir "$TDIR/newlog" --allow-host-ports 8080 -- true
 
+# --- report -------------------------------------------------------------------
+mkdir -p "$TDIR/emptylogs"
+bad "report: no directory" 2 "" "" report
+bad "report: a directory that does not exist" 2 "" /nonexistent/logs report /nonexistent/logs
+bad "report: a file, not a directory" 2 "" /etc/hostname report /etc/hostname
+bad "report: a directory with no log" 2 "" "$TDIR/emptylogs" report "$TDIR/emptylogs"
+bad "report: two directories" 2 "" /tmp report /tmp /tmp
+bad "report: unknown flag" 2 --bogus "" report --bogus /tmp
+bad "report: --text takes no value" 2 --text "" report --text=yes /tmp
+
 # --- netfence itself ----------------------------------------------------------
 bad "no command at all" 2 "" "" 
 bad "unknown command" 2 "" frobnicate frobnicate
