@@ -983,7 +983,8 @@ bool report_suggest(const struct report *r, const struct rep_dest *d,
 			snprintf(flag, flaglen, "--redirect-ports");
 			snprintf(value, valuelen, "%u", d->port);
 			snprintf(note, notelen,
-				 "sends the port to Squid, whose --allow-domains then decides (a raw IP is no domain to allow)");
+				 "sends the port to Squid, whose --allow-domains then "
+				 "decides (a raw IP is no domain to allow)");
 		}
 		return true;
 	}

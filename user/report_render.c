@@ -312,7 +312,8 @@ static void html_totals(FILE *f, const struct report *r)
 			rep_verdict_label(v));
 	}
 	fputs("</div>\n", f);
-	fputs("<svg id=\"bar\" viewBox=\"0 0 1000 28\" width=\"100%\" height=\"28\" preserveAspectRatio=\"none\" "
+	fputs("<svg id=\"bar\" viewBox=\"0 0 1000 28\" width=\"100%\" height=\"28\" "
+	      "preserveAspectRatio=\"none\" "
 	      "role=\"img\" aria-label=\"share of each verdict\">", f);
 	if (!all)
 		fputs("<rect x=\"0\" y=\"0\" width=\"1000\" height=\"28\" fill=\"#eee\"/>"

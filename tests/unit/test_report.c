@@ -444,7 +444,8 @@ static void test_suggestions(void **state)
 		"{\"verdict\":\"refused\",\"reason\":\"deny_ipv6\",\"destination\":\"[fd00::1]:80\"}",
 		"{\"verdict\":\"refused\",\"reason\":\"deny_reserved\",\"destination\":\"169.254.169.254:80\"}",
 		"{\"verdict\":\"refused\",\"reason\":\"dns_refused\",\"hook\":\"dns\",\"name\":\"new.test\"}",
-		"{\"verdict\":\"refused\",\"reason\":\"dns_refused\",\"hook\":\"dns\",\"name\":\"a\\\\001b.test\"}",
+		"{\"verdict\":\"refused\",\"reason\":\"dns_refused\",\"hook\":\"dns\","
+		"\"name\":\"a\\\\001b.test\"}",
 		"{\"verdict\":\"refused\",\"reason\":\"dns_refused\",\"hook\":\"dns\",\"name\":\"x.bad.a.test\"}",
 	};
 	struct report r;
