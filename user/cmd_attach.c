@@ -315,7 +315,12 @@ int do_attach(int argc, char **argv)
 	o.agent_hosts_path = agent_hosts(hosts_file, o.pid, cgpath, hostsbuf,
 					 sizeof(hostsbuf));
 	if (policy_build(&o, &pol, err, sizeof(err))) {
-		p_err("%s", err);
+		if (!o.agent_hosts_path && !strncmp(err, "--host-gateway", 14))
+			/* a parent cgroup before its containers: say what was not read */
+			p_err("%s (and no process in the cgroup to read the agent's own "
+			      "hosts file from: give --hosts-file or --host-gateway)", err);
+		else
+			p_err("%s", err);
 		goto out;
 	}
 	ret = require_root("attach");

@@ -335,6 +335,11 @@ assert_match "the error names every source tried" "$out" \
 	"^Error: --host-gateway 'host.docker.internal': \"host.docker.internal\" is not in $TDIR/ctr-hosts-none nor in /etc/hosts, and DNS: "
 "$NETFENCE" detach --cgroup "$HGCG" >/dev/null
 bg_stop hostsview
+out=$("$NETFENCE" attach --cgroup "$HGCG" --proxy "$GW_IP:3129" --enable-host-access \
+	--dns-servers "$GW_IP" 2>&1)
+assert_eq "no process to ask (a parent before its containers): exit 2" "$?" 2
+assert_match "no process to ask: the error says so and names --hosts-file" "$out" \
+	"^Error: --host-gateway 'host.docker.internal': .*no process in the cgroup to read the agent's own hosts file from: give --hosts-file"
 
 # --- a re-created cgroup is never reported as enforced ------------------------------------
 # (a restarted container, a re-created unit: the same path, a new cgroup id)
