@@ -658,8 +658,8 @@ int egress(struct __sk_buff *skb)
 #define DNS_REFUSED	5
 
 /*
- * UDP replies the agent receives from the DNS filter: a REFUSED one is a
- * verdict event with the question it echoes (as on the wire: user space
+ * UDP and TCP replies the agent receives from the DNS filter: a REFUSED one
+ * is a verdict event with the question it echoes (as on the wire: user space
  * decodes it), and the sender recorded on the socket (the reply arrives
  * outside the sender's context). Never drops.
  */
@@ -671,8 +671,11 @@ int dns_reply(struct __sk_buff *skb)
 	struct nf_dns_orig *o;
 	struct bpf_sock *sk;
 	struct iphdr iph;
+	struct tcphdr th;
 	__be16 hdr[4 + DNS_HDR_LEN / 2];	/* UDP, then DNS header */
+	__be16 thdr[1 + DNS_HDR_LEN / 2];	/* TCP: length, then DNS header */
 	__u32 slot, off, len;
+	__u16 flags;
 
 	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return 1;
@@ -680,16 +683,35 @@ int dns_reply(struct __sk_buff *skb)
 	if (!p || !(p->flags & NF_F_DNS_PROXY))
 		return 1;
 	if (bpf_skb_load_bytes(skb, 0, &iph, sizeof(iph)) ||
-	    iph.protocol != IPPROTO_UDP || iph.saddr != p->dns_proxy_addr ||
+	    (iph.protocol != IPPROTO_UDP && iph.protocol != IPPROTO_TCP) ||
+	    iph.saddr != p->dns_proxy_addr ||
 	    (iph.frag_off & bpf_htons(IP_OFFSET | IP_MF)))
 		return 1;
 	off = iph.ihl * 4;
-	if (bpf_skb_load_bytes(skb, off, hdr, sizeof(hdr)) ||
-	    hdr[0] != p->dns_proxy_port)
-		return 1;
-	/* hdr[5]: the DNS flags */
-	if (!(bpf_ntohs(hdr[5]) & DNS_QR) ||
-	    (bpf_ntohs(hdr[5]) & DNS_RCODE) != DNS_REFUSED)
+	if (iph.protocol == IPPROTO_TCP) {
+		/*
+		 * The first message of a segment that starts with one (the
+		 * filter's replies are small: one segment each); a segment
+		 * that continues a message rarely looks like a header of one
+		 * question with the response bit and REFUSED.
+		 */
+		if (bpf_skb_load_bytes(skb, off, &th, sizeof(th)) ||
+		    th.source != p->dns_proxy_port)
+			return 1;
+		off += th.doff * 4;
+		if (bpf_skb_load_bytes(skb, off, thdr, sizeof(thdr)) ||
+		    bpf_ntohs(thdr[0]) < DNS_HDR_LEN || bpf_ntohs(thdr[3]) != 1)
+			return 1;
+		flags = bpf_ntohs(thdr[2]);
+		off += sizeof(thdr);
+	} else {
+		if (bpf_skb_load_bytes(skb, off, hdr, sizeof(hdr)) ||
+		    hdr[0] != p->dns_proxy_port)
+			return 1;
+		flags = bpf_ntohs(hdr[5]);	/* after the UDP header, the id */
+		off += sizeof(hdr);
+	}
+	if (!(flags & DNS_QR) || (flags & DNS_RCODE) != DNS_REFUSED)
 		return 1;
 	count(NF_STAT_DNS_REFUSED);
 
@@ -699,7 +721,6 @@ int dns_reply(struct __sk_buff *skb)
 		return 1;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
-	off += sizeof(hdr);
 	len = skb->len > off ? skb->len - off : 0;
 	if (len > NF_DNS_QUESTION_MAX)
 		len = NF_DNS_QUESTION_MAX;
@@ -714,7 +735,7 @@ int dns_reply(struct __sk_buff *skb)
 	e->ev.cgroup_id = bpf_skb_cgroup_id(skb);
 	e->ev.stat = NF_STAT_DNS_REFUSED;
 	e->ev.hook = NF_HOOK_DNS;
-	e->ev.proto = IPPROTO_UDP;
+	e->ev.proto = iph.protocol;
 	e->ev.family = AF_INET;
 	e->ev.port = bpf_htons(NF_DNS_PORT);
 	sk = skb->sk;

