@@ -674,7 +674,7 @@ int dns_reply(struct __sk_buff *skb)
 	struct tcphdr th;
 	__be16 hdr[4 + DNS_HDR_LEN / 2];	/* UDP, then DNS header */
 	__be16 thdr[1 + DNS_HDR_LEN / 2];	/* TCP: length, then DNS header */
-	__u32 slot, off, len;
+	__u32 slot, off, len, n;
 	__u16 flags;
 
 	if (skb->protocol != bpf_htons(ETH_P_IP))
@@ -724,12 +724,24 @@ int dns_reply(struct __sk_buff *skb)
 	len = skb->len > off ? skb->len - off : 0;
 	if (len > NF_DNS_QUESTION_MAX)
 		len = NF_DNS_QUESTION_MAX;
-	/* keep the mask: the verifier must see 1 <= len <= sizeof(name) */
-	barrier_var(len);
-	len &= 2 * NF_DNS_QUESTION_MAX - 1;
-	if (len >= 1 && len <= NF_DNS_QUESTION_MAX &&
-	    bpf_skb_load_bytes(skb, off, e->question, len) == 0)
-		e->len = len;
+	/*
+	 * Constant-size loads only (older verifiers reject a variable
+	 * length): 16 bytes at a time, then the tail a byte at a time.
+	 */
+	n = 0;
+	for (int k = 0; k < NF_DNS_QUESTION_MAX / 16; k++) {
+		if (n + 16 > len ||
+		    bpf_skb_load_bytes(skb, off + n, e->question + (n & 0xf0), 16))
+			break;
+		n += 16;
+	}
+	for (int k = 0; k < 15; k++) {
+		if (n >= len ||
+		    bpf_skb_load_bytes(skb, off + n, e->question + (n & 0xff), 1))
+			break;
+		n++;
+	}
+	e->len = n;
 	e->rcode = DNS_REFUSED;
 	e->ev.ts_ns = bpf_ktime_get_ns();
 	e->ev.cgroup_id = bpf_skb_cgroup_id(skb);
