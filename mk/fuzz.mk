@@ -14,7 +14,7 @@
 # One line per target: "fuzz_<target>: N runs in S s, corpus C".
 
 FUZZ_SECONDS ?= 10
-FUZZ_TARGETS ?= portspec addr domains resolv squidconf report
+FUZZ_TARGETS ?= portspec addr domains resolv squidconf report urls
 FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_CC      ?= $(CLANG)
 FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
@@ -26,9 +26,10 @@ FUZZ_SRCS_portspec  := user/parse.c
 FUZZ_SRCS_addr      := user/parse.c
 FUZZ_SRCS_domains   := user/domains.c user/parse.c
 FUZZ_SRCS_resolv    := user/resolve.c user/parse.c
-FUZZ_SRCS_squidconf := user/squid_conf.c user/domains.c user/parse.c
+FUZZ_SRCS_squidconf := user/squid_conf.c user/domains.c user/parse.c user/urls.c
 FUZZ_SRCS_report    := user/report.c user/report_render.c user/jsonread.c user/json.c \
                        user/domains.c user/parse.c
+FUZZ_SRCS_urls      := user/urls.c user/domains.c user/parse.c
 
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
 

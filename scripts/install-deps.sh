@@ -10,7 +10,7 @@ core=(
 	clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
 	libcmocka-dev libseccomp-dev iproute2 iptables curl openssl squid-openssl procps psmisc
 	python3 gnuplot-nox tmux man-db graphviz jq qemu-system-x86 busybox-static
-	dnsmasq-base dnsutils
+	dnsmasq-base dnsutils nodejs wget git
 )
 declare -A group=(
 	[docker]="docker.io docker-compose debootstrap"

@@ -156,21 +156,7 @@ static void dead_runs(struct cleanup *c)
 
 static int remove_dir_files(const char *dir)
 {
-	char path[PATH_MAX];
-	struct dirent *de;
-	DIR *d = opendir(dir);
-
-	if (!d)
-		return errno;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' && (!de->d_name[1] ||
-					     (de->d_name[1] == '.' && !de->d_name[2])))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	return rmdir(dir) ? errno : 0;
+	return -squid_remove_run_dir(dir);
 }
 
 static void dead_run_dirs(struct cleanup *c)

@@ -45,6 +45,7 @@
 #include "sandbox.h"
 #include "squid.h"
 #include "squid_conf.h"
+#include "urls.h"
 
 const char run_usage[] =
 	"Usage: netfence run [POLICY FLAGS] [RUN FLAGS] -- CMD [ARGS...]\n"
@@ -59,11 +60,23 @@ const char run_usage[] =
 	"  --allow-domains-file F   the same, one per line\n"
 	"  --block-domains LIST     domains refused even when allowed\n"
 	"  --hosts-file F           names Squid resolves before DNS (default /etc/hosts)\n"
-	"  --log-dir DIR            keep Squid's access.log and cache.log here, the verdict\n"
-	"                           events as events.jsonl (allowed ones too), the run's\n"
-	"                           run.json, and at exit report.html ('netfence report')\n"
+	"  --log-dir DIR            keep Squid's access.log, cache.log and squid.conf here,\n"
+	"                           the verdict events as events.jsonl (allowed ones too),\n"
+	"                           the run's run.json, and at exit report.html ('netfence report')\n"
 	"  --summary                at exit, a short summary of what CMD tried on stderr\n"
 	"  --squid-allow-loopback   let Squid connect to origins on 127.0.0.0/8 (local demos)\n"
+	"  --ssl-bump               DECRYPT the TLS of allowed names: Squid sees every\n"
+	"                           request (URLs, headers, bodies) and checks it against\n"
+	"                           --allow-urls. A CA made for this run signs a certificate\n"
+	"                           per name; CMD trusts it (the system CA bundle paths and\n"
+	"                           SSL_CERT_FILE, NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE,\n"
+	"                           CURL_CA_BUNDLE, GIT_SSL_CAINFO), never reads its key, and\n"
+	"                           it is deleted with the run. Without it nothing is decrypted.\n"
+	"  --allow-urls LIST        URL rules SCHEME://HOST[:PORT][/PATH], '*' any run of\n"
+	"                           characters: a host they name gets only their URLs\n"
+	"                           (https:// rules need --ssl-bump)\n"
+	"  --origin-ca-file F       with --ssl-bump, CAs Squid trusts for origins besides the\n"
+	"                           system's (an internal CA)\n"
 	"  --proxy-env              set HTTP_PROXY/HTTPS_PROXY (and lower case) for CMD to\n"
 	"                           the forward-proxy port (NETFENCE_FORWARD_PROXY is always set)\n"
 	"  --user USER              run CMD as USER (recommended: a root CMD still writes\n"
@@ -96,6 +109,9 @@ enum run_opt {
 	OPT_USER,
 	OPT_PROXY_ENV,
 	OPT_SUMMARY,
+	OPT_SSL_BUMP,
+	OPT_ALLOW_URLS,
+	OPT_ORIGIN_CA,
 	OPT_RUN_END,
 };
 
@@ -103,6 +119,9 @@ struct run_ctx {
 	struct policy_opts po;
 	struct policy pol;
 	struct domain_list allow, block;
+	struct url_list urls;	/* --allow-urls */
+	bool bump;		/* --ssl-bump */
+	const char *origin_ca;	/* --origin-ca-file */
 	const char *hosts_file;
 	const char *log_dir;
 	bool summary;		/* --summary */
@@ -130,6 +149,8 @@ struct run_ctx {
 	char agent[PATH_MAX];
 	char proxy[PATH_MAX];
 	char run_dir[PATH_MAX];
+	char ca_pem[PATH_MAX];	/* --ssl-bump: the CA and its key, until Squid has read it */
+	char ca_bundle[PATH_MAX + 32];	/* system bundle + the run's CA */
 	char proxy_cg_buf[PATH_MAX];
 	bool made_base, made_agent, made_proxy;
 	uint64_t agent_id;
@@ -179,9 +200,141 @@ static const struct option run_options[] = {
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "proxy-env", no_argument, NULL, OPT_PROXY_ENV },
 	{ "summary", no_argument, NULL, OPT_SUMMARY },
+	{ "ssl-bump", no_argument, NULL, OPT_SSL_BUMP },
+	{ "allow-urls", required_argument, NULL, OPT_ALLOW_URLS },
+	{ "origin-ca-file", required_argument, NULL, OPT_ORIGIN_CA },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
+
+/*
+ * --ssl-bump: the files programs read the system's CA certificates from.
+ * Each one that exists is covered, in CMD's mount namespace, by a bundle of
+ * its content plus the run's CA; the first that exists is also what the
+ * variables below name.
+ */
+static const char *const ca_bundle_candidates[] = {
+	"/etc/ssl/certs/ca-certificates.crt",	/* Debian, Ubuntu, Alpine, Arch */
+	"/etc/pki/tls/certs/ca-bundle.crt",	/* Fedora, RHEL, CentOS */
+	"/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", /* RHEL 7+ */
+	"/etc/ssl/ca-bundle.pem",		/* openSUSE */
+	"/etc/pki/tls/cacert.pem",		/* OpenELEC */
+	"/etc/ssl/cert.pem",			/* Alpine, BSD style */
+	"/usr/lib/ssl/cert.pem",		/* OpenSSL's default file (Debian) */
+	"/usr/local/share/certs/ca-root-nss.crt",
+	NULL,
+};
+
+/* Variables that name a CA bundle for clients that ignore the system's. */
+static const char *const ca_env_vars[] = {
+	"SSL_CERT_FILE",	/* OpenSSL, Python ssl, Ruby, Go */
+	"NODE_EXTRA_CA_CERTS",	/* Node.js (its own store otherwise) */
+	"REQUESTS_CA_BUNDLE",	/* Python requests (certifi otherwise) */
+	"CURL_CA_BUNDLE",	/* curl */
+	"GIT_SSL_CAINFO",	/* git over HTTPS */
+	NULL,
+};
+
+#define MAX_CA_PATHS 8
+
+/*
+ * The existing candidates, symbolic links resolved, each file once, into
+ * out (realpath buffers, n of them; out NULL: just count). Returns the count.
+ */
+static size_t ca_bundle_paths(char (*out)[PATH_MAX], size_t n)
+{
+	char buf[MAX_CA_PATHS][PATH_MAX];
+	size_t k = 0;
+
+	for (int i = 0; ca_bundle_candidates[i] && k < MAX_CA_PATHS; i++) {
+		struct stat st;
+		bool dup = false;
+
+		if (!realpath(ca_bundle_candidates[i], buf[k]) ||
+		    stat(buf[k], &st) || !S_ISREG(st.st_mode))
+			continue;
+		for (size_t j = 0; j < k && !dup; j++)
+			dup = !strcmp(buf[j], buf[k]);
+		if (!dup)
+			k++;
+	}
+	for (size_t j = 0; out && j < k && j < n; j++)
+		memcpy(out[j], buf[j], PATH_MAX);
+	return k;
+}
+
+/* The first candidate that exists, as CMD sees it (for the variables). */
+static const char *ca_bundle_name(void)
+{
+	for (int i = 0; ca_bundle_candidates[i]; i++)
+		if (!access(ca_bundle_candidates[i], R_OK))
+			return ca_bundle_candidates[i];
+	return ca_bundle_candidates[0];
+}
+
+/* --origin-ca-file: a readable file of PEM certificates (no key). */
+static bool ca_file_ok(const char *path, char *why, size_t len)
+{
+	char line[256];
+	bool cert = false, key = false;
+	FILE *f;
+
+	if (path[0] != '/' || strpbrk(path, " \t\n\r#\"'\\$`")) {
+		snprintf(why, len, "give an absolute path without spaces, quotes, '#', '$' or '\\'");
+		return false;
+	}
+	f = fopen(path, "re");
+	if (!f) {
+		snprintf(why, len, "%s", strerror(errno));
+		return false;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		cert |= !strncmp(line, "-----BEGIN CERTIFICATE-----", 27);
+		key |= strstr(line, "PRIVATE KEY-----") != NULL;
+	}
+	fclose(f);
+	if (!cert)
+		snprintf(why, len, "no PEM certificate in it");
+	else if (key)
+		snprintf(why, len, "it holds a private key: give the CA certificates only");
+	return cert && !key;
+}
+
+/* The flags that belong together: --ssl-bump, --allow-urls, --proxy. */
+static int bump_args_check(const struct run_ctx *r)
+{
+	if (r->bump && r->po.proxy.set) {
+		p_err("--ssl-bump: the embedded Squid decrypts; with --proxy, bump in your own proxy (docs/docker.md)");
+		return -1;
+	}
+	if (r->urls.n && r->po.proxy.set) {
+		p_err("--allow-urls: the embedded Squid applies URL rules; with --proxy, your own proxy does");
+		return -1;
+	}
+	if (r->origin_ca && !r->bump) {
+		p_err("--origin-ca-file '%s': only with --ssl-bump (without it Squid never connects to an origin over TLS itself)",
+		      r->origin_ca);
+		return -1;
+	}
+	for (size_t i = 0; i < r->urls.n; i++) {
+		if (r->urls.v[i].host.scheme == DOM_HTTPS && !r->bump) {
+			p_err("--allow-urls 'https://%s%s': https:// rules need --ssl-bump (the path of an HTTPS request is only visible decrypted)",
+			      r->urls.v[i].host.name, r->urls.v[i].path);
+			return -1;
+		}
+	}
+	if (r->bump && access(SQUID_CERTGEN, X_OK)) {
+		p_err("--ssl-bump: %s: %s (install squid-openssl)", SQUID_CERTGEN,
+		      strerror(errno));
+		return -1;
+	}
+	if (r->bump && !ca_bundle_paths(NULL, 0)) {
+		p_err("--ssl-bump: no system CA bundle (%s, ...) to add the run's CA to",
+		      ca_bundle_candidates[0]);
+		return -1;
+	}
+	return 0;
+}
 
 /* The flags of run that are not policy flags. */
 static int run_flag(void *ctx, int c, const char *arg, char **argv)
@@ -241,6 +394,22 @@ static int run_flag(void *ctx, int c, const char *arg, char **argv)
 		return 0;
 	case OPT_SUMMARY:
 		r->summary = true;
+		return 0;
+	case OPT_SSL_BUMP:
+		r->bump = true;
+		return 0;
+	case OPT_ALLOW_URLS:
+		if (url_list_add_spec(&r->urls, arg, why, sizeof(why))) {
+			p_err("--allow-urls '%s': %s", arg, why);
+			return EXIT_USAGE;
+		}
+		return 0;
+	case OPT_ORIGIN_CA:
+		if (!ca_file_ok(arg, why, sizeof(why))) {
+			p_err("--origin-ca-file '%s': %s", arg, why);
+			return EXIT_USAGE;
+		}
+		r->origin_ca = arg;
 		return 0;
 	case OPT_USER: {
 		struct passwd *pw = getpwnam(arg);
@@ -303,6 +472,8 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	r->cmd = argv + optind;
+	if (bump_args_check(r))
+		return EXIT_USAGE;
 	if (r->log_dir) {
 		/* made when the run starts, not for a run refused here */
 		char parent[PATH_MAX];
@@ -399,19 +570,10 @@ static void copy_file(const char *from, int dirfd, const char *to)
 
 static void remove_run_dir(const char *dir)
 {
-	static const char *const files[] = { "squid.conf", SQUID_PID_FILE,
-					     SQUID_ACCESS_LOG, SQUID_CACHE_LOG,
-					     SQUID_CERT_FILE, "squid.out", "hosts",
-					     DNSMASQ_CONF, DNSMASQ_PID_FILE,
-					     DNSMASQ_LOG };
-	char path[PATH_MAX + 64];
+	int e = squid_remove_run_dir(dir);
 
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-		unlink(path);
-	}
-	if (rmdir(dir))
-		pr_warn("netfence: could not remove %s: %s", dir, strerror(errno));
+	if (e)
+		pr_warn("netfence: could not remove %s: %s", dir, strerror(-e));
 }
 
 static int read_events_lost(const struct policy_state *st, void *ctx)
@@ -448,9 +610,10 @@ static void teardown(struct run_ctx *r)
 		if (r->logs) {
 			static const char *const logs[] = { SQUID_ACCESS_LOG,
 							    SQUID_CACHE_LOG,
-							    DNSMASQ_LOG };
+							    DNSMASQ_LOG,
+							    "squid.conf" };
 
-			for (int i = 0; i < 3; i++) {
+			for (size_t i = 0; i < sizeof(logs) / sizeof(logs[0]); i++) {
 				snprintf(from, sizeof(from), "%s/%s", r->run_dir, logs[i]);
 				copy_file(from, r->log_fd, logs[i]);
 			}
@@ -468,6 +631,98 @@ static bool interrupted(void)
 	return sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM) ||
 	       sigismember(&pending, SIGHUP);
 }
+
+/* Copies from to fd; 0 or a negative errno. */
+static int append_to(int fd, const char *from)
+{
+	char buf[65536];
+	ssize_t n;
+	int in = open(from, O_RDONLY | O_CLOEXEC), e = 0;
+
+	if (in < 0)
+		return -errno;
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		if (write(fd, buf, (size_t)n) != n) {
+			e = -EIO;
+			break;
+		}
+	}
+	if (n < 0)
+		e = -errno;
+	close(in);
+	return e;
+}
+
+/*
+ * --ssl-bump: the run's CA (its key root-only; deleted once Squid has read
+ * it), the certificate helper's database (Squid's user), the bundle CMD
+ * trusts (the system's plus the run's CA) and a copy of --origin-ca-file
+ * Squid can read.
+ */
+static int bump_files(struct run_ctx *r, struct squid_conf_opts *so,
+		      const struct passwd *pw)
+{
+	static char db[PATH_MAX + 16], origin[PATH_MAX + 32];
+	char err[512], crt[PATH_MAX + 32], sys[1][PATH_MAX];
+	static const char *const db_files[] = { "", "/certs", "/index.txt", "/size" };
+	int ret, fd;
+
+	ret = ca_generate(r->run_dir, r->ca_pem, sizeof(r->ca_pem), err, sizeof(err));
+	if (ret) {
+		p_err("cannot make the run's CA: %s", err);
+		return ret;
+	}
+	snprintf(db, sizeof(db), "%s/ssl_db", r->run_dir);
+	ret = cert_db_init(SQUID_CERTGEN, db, err, sizeof(err));
+	if (ret) {
+		p_err("cannot make the certificate database: %s", err);
+		return ret;
+	}
+	for (size_t i = 0; pw && i < sizeof(db_files) / sizeof(db_files[0]); i++) {
+		char p[PATH_MAX + 32];
+
+		snprintf(p, sizeof(p), "%s%s", db, db_files[i]);
+		if (chown(p, pw->pw_uid, pw->pw_gid))
+			pr_debug("chown %s: %s", p, strerror(errno));
+	}
+	if (!ca_bundle_paths(sys, 1)) {
+		p_err("--ssl-bump: no system CA bundle to add the run's CA to");
+		return -ENOENT;
+	}
+	snprintf(crt, sizeof(crt), "%s/" SQUID_CA_CERT_FILE, r->run_dir);
+	snprintf(r->ca_bundle, sizeof(r->ca_bundle), "%s/ca-bundle.crt", r->run_dir);
+	fd = open(r->ca_bundle, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		p_err("cannot write %s: %s", r->ca_bundle, strerror(errno));
+		r->ca_bundle[0] = '\0';
+		return -errno;
+	}
+	ret = append_to(fd, sys[0]);
+	if (!ret && write(fd, "\n", 1) != 1)
+		ret = -EIO;
+	if (!ret)
+		ret = append_to(fd, crt);
+	if (!ret && fchmod(fd, 0644))
+		ret = -errno;
+	close(fd);
+	if (ret) {
+		p_err("cannot write %s: %s", r->ca_bundle, strerror(-ret));
+		return ret;
+	}
+	if (r->origin_ca) {
+		snprintf(origin, sizeof(origin), "%s/origin-ca.crt", r->run_dir);
+		copy_file(r->origin_ca, -1, origin);
+		chmod(origin, 0644);
+		so->origin_ca = origin;
+	}
+	so->bump = true;
+	so->certgen = SQUID_CERTGEN;
+	so->cert_db = db;
+	so->cert_path = r->ca_pem;
+	pr_info("netfence: --ssl-bump: TLS to allowed names is decrypted by Squid, with this run's CA");
+	return 0;
+}
+
 
 /* The run directory, for Squid's and dnsmasq's files (made once). */
 static int make_run_dir(struct run_ctx *r)
@@ -551,6 +806,12 @@ static int start_squid(struct run_ctx *r)
 	/* Squid reads the hosts file after dropping to its own user */
 	copy_hosts(r, hosts, sizeof(hosts));
 	so.hosts_file = hosts;
+	if (r->bump) {
+		ret = bump_files(r, &so, getpwnam(SQUID_DEFAULT_USER));
+		if (ret)
+			return ret;
+	}
+	so.urls = &r->urls;
 	so.allow = &r->allow;
 	so.block = &r->block;
 	so.dns_servers = dns[0] ? dns : NULL;
@@ -590,6 +851,19 @@ static int start_squid(struct run_ctx *r)
 		p_err("Squid did not start listening (%s); see %s/cache.log",
 		      ret == -ECHILD ? "it exited" : "timed out", r->run_dir);
 		return ret;
+	}
+	/*
+	 * Squid has read the CA and its key (as root, before listening) and
+	 * hands the key to its certificate helpers itself: no copy stays on
+	 * disk while CMD runs.
+	 */
+	if (r->ca_pem[0]) {
+		if (unlink(r->ca_pem) && errno != ENOENT) {
+			p_err("cannot remove the run's CA key %s: %s", r->ca_pem,
+			      strerror(errno));
+			return -errno;
+		}
+		r->ca_pem[0] = '\0';
 	}
 	/* the policy points at this Squid */
 	r->po.proxy = (struct endpoint4){ true, lo, htons(ports[0]) };
@@ -743,6 +1017,46 @@ out:
 }
 
 /*
+ * In the child, in its own mount namespace, before exec (--ssl-bump): the
+ * bundle (system CAs + the run's CA) read-only over every system bundle
+ * file, the variables pointing at it, and the run directory (Squid's
+ * configuration, logs, certificate database) covered by an empty
+ * read-only tmpfs. 0, or -1 with the reason in err.
+ */
+static int trust_run_ca(const struct run_ctx *r, char *err, size_t errlen)
+{
+	char paths[MAX_CA_PATHS][PATH_MAX];
+	size_t n = ca_bundle_paths(paths, MAX_CA_PATHS);
+	const char *name = ca_bundle_name();
+
+	if (!n) {
+		snprintf(err, errlen, "no system CA bundle to cover");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (mount(r->ca_bundle, paths[i], NULL, MS_BIND, NULL) ||
+		    mount(NULL, paths[i], NULL,
+			  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+			  NULL)) {
+			snprintf(err, errlen, "the run's CA bundle over %s: %s", paths[i],
+				 strerror(errno));
+			return -1;
+		}
+	}
+	if (mount("tmpfs", r->run_dir, "tmpfs",
+		  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0755")) {
+		snprintf(err, errlen, "cover %s: %s", r->run_dir, strerror(errno));
+		return -1;
+	}
+	for (int i = 0; ca_env_vars[i]; i++)
+		if (setenv(ca_env_vars[i], name, 1)) {
+			snprintf(err, errlen, "setenv: %s", strerror(errno));
+			return -1;
+		}
+	return 0;
+}
+
+/*
  * The command's side of the fork, as pid 1 of a new PID namespace and in a
  * new mount namespace, once it is in the agent cgroup: the sandbox, then
  * the command in a child of its own, reaped here. Never returns.
@@ -784,7 +1098,9 @@ static void __attribute__((noreturn)) child_main(struct run_ctx *r)
 			setenv("https_proxy", url, 1);
 		}
 	}
-	if (sandbox_mounts(err, sizeof(err)) || sandbox_caps(err, sizeof(err)) ||
+	if (sandbox_mounts(err, sizeof(err)) ||
+	    (r->bump && trust_run_ca(r, err, sizeof(err))) ||
+	    sandbox_caps(err, sizeof(err)) ||
 	    sandbox_seccomp(err, sizeof(err))) {
 		fprintf(stderr, "Error: cannot confine %s: %s\n", r->cmd[0], err);
 		_exit(126);
@@ -1267,5 +1583,6 @@ out_free:
 	policy_opts_free(&r.po);
 	domain_list_free(&r.allow);
 	domain_list_free(&r.block);
+	url_list_free(&r.urls);
 	return ret;
 }

@@ -217,3 +217,53 @@ uint16_t free_tcp_port(uint32_t addr)
 	close(fd);
 	return port;
 }
+
+/* Empties the directory open at dfd (closed here), depth levels deep at most. */
+static int empty_dir(int dfd, int depth)
+{
+	struct dirent *de;
+	int ret = 0;
+	DIR *d = fdopendir(dfd);
+
+	if (!d) {
+		close(dfd);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		int sub;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (!unlinkat(dirfd(d), de->d_name, 0))
+			continue;
+		if (errno != EISDIR || depth <= 0) {
+			ret = -errno;
+			continue;
+		}
+		/* never through a symbolic link, never onto another file system */
+		sub = openat(dirfd(d), de->d_name,
+			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0) {
+			ret = -errno;
+			continue;
+		}
+		ret = empty_dir(sub, depth - 1) ?: ret;
+		if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR))
+			ret = -errno;
+	}
+	closedir(d);
+	return ret;
+}
+
+int squid_remove_run_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = empty_dir(fd, 4);
+	if (rmdir(dir))
+		ret = -errno;
+	return ret;
+}

@@ -47,6 +47,13 @@ void squid_remove_run_shm(int run_pid);
 /* SIGTERM, then SIGKILL after timeout_ms; reaps it; removes its segments. */
 void squid_stop(pid_t pid, const char *name, int timeout_ms);
 
+/*
+ * Removes a run directory and everything in it (the certificate helper's
+ * database has subdirectories), without following symbolic links. 0 or a
+ * negative errno (the last failure).
+ */
+int squid_remove_run_dir(const char *dir);
+
 /* A free TCP port on addr (net order), host order, or 0. */
 uint16_t free_tcp_port(uint32_t addr);
 

@@ -28,6 +28,7 @@
 
 #include "parse.h"
 #include "squid_conf.h"
+#include "urls.h"
 
 #define SHOW_BUF 72
 /* Entries per ACL line: short lines, far from Squid's line limit. */
@@ -223,6 +224,45 @@ static int check_list(const char *what, const struct domain_list *l, char *err,
 	return 0;
 }
 
+/* A regex of url_rule_regex(): one token, only the characters it promises. */
+static bool regex_ok(const char *re)
+{
+	return re[strspn(re, "abcdefghijklmnopqrstuvwxyz"
+			     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+			     "/-_~%!&;=:@^$()[].*+?|")] == '\0';
+}
+
+static int check_urls(const struct squid_conf_opts *o, char *err, size_t errlen)
+{
+	char sb[SHOW_BUF], re[URL_REGEX_MAX];
+
+	if (!o->urls)
+		return 0;
+	if (o->urls->n && !o->urls->v) {
+		set_err(err, errlen, "urls: corrupt list");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < o->urls->n; i++) {
+		const struct url_rule *r = &o->urls->v[i];
+
+		if (domain_rule_valid(&r->host) || !r->path || r->path[0] != '/' ||
+		    (r->host.scheme != DOM_HTTP && r->host.scheme != DOM_HTTPS) ||
+		    url_rule_regex(r, re, sizeof(re)) < 0 || !regex_ok(re) ||
+		    url_host_regex(&r->host, re, sizeof(re)) < 0 || !regex_ok(re)) {
+			set_err(err, errlen, "urls: invalid rule for %s",
+				r->host.name ? show(sb, r->host.name) : "(null)");
+			return -EINVAL;
+		}
+		if (r->host.scheme == DOM_HTTPS && !o->bump) {
+			set_err(err, errlen,
+				"urls: an https:// rule (%s) needs ssl-bump: the path of an HTTPS request is only visible decrypted",
+				show(sb, r->host.name));
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int squid_conf_validate(const struct squid_conf_opts *o, char *err,
 			size_t errlen)
 {
@@ -300,7 +340,19 @@ int squid_conf_validate(const struct squid_conf_opts *o, char *err,
 	e = check_list("allow", o->allow, err, errlen);
 	if (e)
 		return e;
-	return check_list("block", o->block, err, errlen);
+	e = check_list("block", o->block, err, errlen);
+	if (e)
+		return e;
+	if (o->bump) {
+		e = check_path("certgen", o->certgen, err, errlen);
+		if (!e)
+			e = check_path("cert_db", o->cert_db, err, errlen);
+		if (!e && o->origin_ca)
+			e = check_path("origin_ca", o->origin_ca, err, errlen);
+		if (e)
+			return e;
+	}
+	return check_urls(o, err, errlen);
 }
 
 /* A growable array of borrowed names. */
@@ -483,22 +535,33 @@ static void put_group(FILE *f, struct acl_group *g, const char *prefix,
  * "ssl_bump") with deny word deny ("deny", "terminate") and extra ACLs pre
  * ("CONNECT " or ""): blocked names, then the apexes taken out again, then
  * (with unlisted) every name not on the allowlist. What is left is allowed
- * and falls through to the lines after these.
+ * and falls through to the lines after these. extra (or NULL) names an ACL
+ * of more allowed names (the hosts of URL rules): never denied as unlisted
+ * or as an apex taken out.
  */
 static void put_denials(FILE *f, const struct acl_group *g, const char *dir,
-			const char *deny, const char *pre, bool unlisted)
+			const char *deny, const char *pre, bool unlisted,
+			const char *extra)
 {
+	char not_extra[40] = "";
+
+	if (extra)
+		snprintf(not_extra, sizeof(not_extra), " !%s", extra);
 	if (g->has_block && g->has_block_x)
 		fprintf(f, "%s %s %s%s !%s\n", dir, deny, pre, g->block,
 			g->block_x);
 	else if (g->has_block)
 		fprintf(f, "%s %s %s%s\n", dir, deny, pre, g->block);
 	if (g->has_allow_x)
-		fprintf(f, "%s %s %s%s\n", dir, deny, pre, g->allow_x);
+		fprintf(f, "%s %s %s%s%s\n", dir, deny, pre, g->allow_x,
+			not_extra);
 	if (!unlisted)
 		return;
 	if (g->has_allow)
-		fprintf(f, "%s %s %s!%s\n", dir, deny, pre, g->allow);
+		fprintf(f, "%s %s %s!%s%s\n", dir, deny, pre, g->allow,
+			not_extra);
+	else if (extra)
+		fprintf(f, "%s %s %s!%s\n", dir, deny, pre, extra);
 	else
 		fprintf(f, "%s %s %sall\n", dir, deny, pre);
 }
@@ -585,13 +648,135 @@ static void put_dns(FILE *f, const struct squid_conf_opts *o)
 		"\n");
 }
 
+static void put_listeners(FILE *f, const struct squid_conf_opts *o)
+{
+	const char *a = o->listen_addr;
+
+	if (!o->bump) {
+		fprintf(f,
+			"# Listeners. Squid refuses to start with intercept ports only;\n"
+			"# the forward-proxy port is the ordinary one it needs.\n"
+			"http_port %s:%u name=nf_fwd\n"
+			"http_port %s:%u intercept name=nf_http\n"
+			"https_port %s:%u intercept ssl-bump tls-cert=%s generate-host-certificates=off name=nf_tls\n"
+			"\n",
+			a, o->fwd_port, a, o->http_port, a, o->https_port,
+			o->cert_path);
+		return;
+	}
+	fprintf(f,
+		"# Listeners. Squid refuses to start with intercept ports only;\n"
+		"# the forward-proxy port is the ordinary one it needs.\n"
+		"# ssl-bump: TLS to allowed names is DECRYPTED. Squid signs a\n"
+		"# certificate for each name with the run's CA (tls-cert, key and\n"
+		"# certificate), made by its certificate helper, and sees every\n"
+		"# request; the forward port bumps CONNECT tunnels the same way.\n"
+		"http_port %s:%u ssl-bump tls-cert=%s generate-host-certificates=on dynamic_cert_mem_cache_size=4MB name=nf_fwd\n"
+		"http_port %s:%u intercept name=nf_http\n"
+		"https_port %s:%u intercept ssl-bump tls-cert=%s generate-host-certificates=on dynamic_cert_mem_cache_size=4MB name=nf_tls\n"
+		"sslcrtd_program %s -s %s -M 4MB\n"
+		"sslcrtd_children 8 startup=1 idle=1\n",
+		a, o->fwd_port, o->cert_path, a, o->http_port, a, o->https_port,
+		o->cert_path, o->certgen, o->cert_db);
+	if (o->origin_ca)
+		fprintf(f,
+			"# Origins are verified against the system's CAs and these.\n"
+			"tls_outgoing_options cafile=%s\n",
+			o->origin_ca);
+	fputc('\n', f);
+}
+
+/* One regex ACL line per distinct host of the URL rules of one scheme. */
+static bool put_url_hosts(FILE *f, const struct url_list *l, unsigned scheme,
+			  const char *name, const char *type)
+{
+	char re[URL_REGEX_MAX];
+	bool any = false;
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct url_rule *r = &l->v[i];
+		bool seen = false;
+
+		if (!(r->host.scheme & scheme))
+			continue;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = (l->v[j].host.scheme & scheme) &&
+			       l->v[j].host.wildcard == r->host.wildcard &&
+			       !strcmp(l->v[j].host.name, r->host.name);
+		if (seen || url_host_regex(&r->host, re, sizeof(re)) < 0)
+			continue;
+		fprintf(f, "acl %s %s %s\n", name, type, re);
+		any = true;
+	}
+	return any;
+}
+
+/*
+ * The URL rules: nf_urls (every rule's URL), the hosts they take over per
+ * scheme (nf_uh_http, nf_uh_tls for requests, nf_uh_sni for the TLS
+ * handshake), and nf_url_unsafe (paths an origin could read differently).
+ * *x_* are set to the names of the host ACLs written (NULL: none).
+ */
+static void put_url_acls(FILE *f, const struct squid_conf_opts *o,
+			 const char **x_http, const char **x_tls,
+			 const char **x_sni)
+{
+	char re[URL_REGEX_MAX];
+	bool tls = o->bump && url_list_has(o->urls, DOM_HTTPS);
+
+	if (!o->urls || !o->urls->n)
+		return;
+	fprintf(f,
+		"\n"
+		"# URL rules (--allow-urls): a host they name is allowed only for\n"
+		"# the URLs of its rules; its paths with dot segments or an encoded\n"
+		"# '.', '/' or '\\' are refused.\n");
+	for (size_t i = 0; i < o->urls->n; i++) {
+		const struct url_rule *r = &o->urls->v[i];
+
+		if (r->host.scheme == DOM_HTTPS && !tls)
+			continue;
+		if (url_rule_regex(r, re, sizeof(re)) > 0)
+			fprintf(f, "acl nf_urls url_regex %s\n", re);
+	}
+	fprintf(f,
+		"acl nf_url_unsafe urlpath_regex -i ^[^?]*/[.][.]?([/;?]|$) ^[^?]*%%(2e|2f|5c) ^[^?]*[\\\\]\n");
+	if (put_url_hosts(f, o->urls, DOM_HTTP, "nf_uh_http", "dstdom_regex -n -i"))
+		*x_http = "nf_uh_http";
+	if (tls && put_url_hosts(f, o->urls, DOM_HTTPS, "nf_uh_tls",
+				 "dstdom_regex -n -i")) {
+		*x_tls = "nf_uh_tls";
+		put_url_hosts(f, o->urls, DOM_HTTPS, "nf_uh_sni",
+			      "ssl::server_name_regex -i");
+		*x_sni = "nf_uh_sni";
+	}
+}
+
+/* Requests to a host taken over by URL rules: only the rules' URLs. */
+static void put_url_access(FILE *f, const char *x_http, const char *x_tls)
+{
+	if (!x_http && !x_tls)
+		return;
+	fprintf(f, "\n# URL rules first: they only refuse.\n");
+	if (x_http)
+		fprintf(f,
+			"http_access deny nf_http_proto %s nf_url_unsafe\n"
+			"http_access deny nf_http_proto %s !nf_urls\n",
+			x_http, x_http);
+	if (x_tls)
+		fprintf(f,
+			"http_access deny nf_https_proto %s nf_url_unsafe\n"
+			"http_access deny nf_https_proto %s !nf_urls\n",
+			x_tls, x_tls);
+}
+
 static int put_conf(FILE *f, const struct squid_conf_opts *o)
 {
 	struct acl_sets allow_http = { 0 }, allow_tls = { 0 };
 	struct acl_sets block_http = { 0 }, block_tls = { 0 };
 	struct acl_group http, conn, sni;
 	int rl = (int)strlen(o->run_dir);
-	const char *a = o->listen_addr;
+	const char *x_http = NULL, *x_tls = NULL, *x_sni = NULL;
 	int e;
 
 	/* "/run/x/" and "/run/x" are the same directory; never just "/" */
@@ -609,15 +794,7 @@ static int put_conf(FILE *f, const struct squid_conf_opts *o)
 		goto out;
 
 	fputs(conf_head, f);
-	fprintf(f,
-		"# Listeners. Squid refuses to start with intercept ports only;\n"
-		"# the forward-proxy port is the ordinary one it needs.\n"
-		"http_port %s:%u name=nf_fwd\n"
-		"http_port %s:%u intercept name=nf_http\n"
-		"https_port %s:%u intercept ssl-bump tls-cert=%s generate-host-certificates=off name=nf_tls\n"
-		"\n",
-		a, o->fwd_port, a, o->http_port, a, o->https_port,
-		o->cert_path);
+	put_listeners(f, o);
 	put_files(f, o, rl);
 	put_dns(f, o);
 
@@ -627,6 +804,8 @@ static int put_conf(FILE *f, const struct squid_conf_opts *o)
 		   "acl nf_tls myportname nf_tls\n"
 		   "acl nf_step1 at_step SslBump1\n"
 		   "acl nf_http_proto proto HTTP\n");
+	if (o->bump)
+		fprintf(f, "acl nf_https_proto proto HTTPS\n");
 	put_ports(f, "nf_http_ports", o->http_ports, o->n_http_ports,
 		  SQUID_DEFAULT_HTTP_PORT);
 	put_ports(f, "nf_tls_ports", o->tls_ports, o->n_tls_ports,
@@ -644,26 +823,53 @@ static int put_conf(FILE *f, const struct squid_conf_opts *o)
 	put_group(f, &conn, "nf_conn", "dstdomain -n", &allow_tls, &block_tls);
 	put_group(f, &sni, "nf_sni", "ssl::server_name", &allow_tls,
 		  &block_tls);
+	put_url_acls(f, o, &x_http, &x_tls, &x_sni);
 
 	fprintf(f,
 		"\n"
-		"http_access deny manager\n"
-		"\n"
-		"# Intercepted TLS: allow the internal CONNECT Squid makes for the\n"
-		"# original destination (without it Squid bumps and refuses); the\n"
-		"# SNI decides below, in ssl_bump.\n"
-		"http_access deny nf_tls !CONNECT\n"
-		"http_access deny nf_tls nf_badnet\n");
-	if (!o->allow_loopback_dst)
-		fprintf(f, "http_access deny nf_tls nf_loopback\n");
+		"http_access deny manager\n");
+	put_url_access(f, x_http, x_tls);
+	if (o->bump) {
+		fprintf(f,
+			"\n"
+			"# Intercepted TLS: allow the internal CONNECT Squid makes for the\n"
+			"# original destination; the SNI decides below, in ssl_bump.\n"
+			"http_access deny nf_tls CONNECT nf_badnet\n");
+		if (!o->allow_loopback_dst)
+			fprintf(f, "http_access deny nf_tls CONNECT nf_loopback\n");
+		fprintf(f,
+			"http_access allow nf_tls CONNECT\n"
+			"\n"
+			"# Decrypted (bumped) requests, from the TLS port or a CONNECT\n"
+			"# tunnel: the TLS domain lists again, on the request's host.\n");
+		put_denials(f, &conn, "http_access", "deny", "nf_https_proto ",
+			    true, x_tls);
+		if (conn.has_allow || x_tls) {
+			fprintf(f, "http_access deny nf_https_proto nf_badnet\n");
+			if (!o->allow_loopback_dst)
+				fprintf(f, "http_access deny nf_https_proto nf_loopback\n");
+			fprintf(f, "http_access allow nf_https_proto\n");
+		}
+		fprintf(f, "http_access deny nf_tls\n");
+	} else {
+		fprintf(f,
+			"\n"
+			"# Intercepted TLS: allow the internal CONNECT Squid makes for the\n"
+			"# original destination (without it Squid bumps and refuses); the\n"
+			"# SNI decides below, in ssl_bump.\n"
+			"http_access deny nf_tls !CONNECT\n"
+			"http_access deny nf_tls nf_badnet\n");
+		if (!o->allow_loopback_dst)
+			fprintf(f, "http_access deny nf_tls nf_loopback\n");
+		fprintf(f, "http_access allow nf_tls\n");
+	}
 	fprintf(f,
-		"http_access allow nf_tls\n"
 		"\n"
 		"# CONNECT: on the forward port only, to the TLS ports only.\n"
 		"http_access deny CONNECT !nf_fwd\n"
 		"http_access deny CONNECT !nf_tls_ports\n");
-	put_denials(f, &conn, "http_access", "deny", "CONNECT ", true);
-	if (conn.has_allow) {
+	put_denials(f, &conn, "http_access", "deny", "CONNECT ", true, x_tls);
+	if (conn.has_allow || x_tls) {
 		fprintf(f, "http_access deny CONNECT nf_badnet\n");
 		if (!o->allow_loopback_dst)
 			fprintf(f, "http_access deny CONNECT nf_loopback\n");
@@ -675,22 +881,33 @@ static int put_conf(FILE *f, const struct squid_conf_opts *o)
 		"# port (http:// URLs to the HTTP ports only).\n"
 		"http_access deny !nf_http_proto\n"
 		"http_access deny nf_fwd !nf_http_ports\n");
-	put_denials(f, &http, "http_access", "deny", "", true);
-	if (http.has_allow) {
+	put_denials(f, &http, "http_access", "deny", "", true, x_http);
+	if (http.has_allow || x_http) {
 		fprintf(f, "http_access deny nf_badnet\n");
 		if (!o->allow_loopback_dst)
 			fprintf(f, "http_access deny nf_loopback\n");
-		fprintf(f, "http_access allow %s\n", http.allow);
+		if (http.has_allow)
+			fprintf(f, "http_access allow %s\n", http.allow);
+		if (x_http)
+			fprintf(f, "http_access allow %s\n", x_http);
 	}
-	fprintf(f,
-		"http_access deny all\n"
-		"\n"
-		"# TLS: peek at the client hello for the SNI, splice (never decrypt)\n"
-		"# what is allowed, terminate the rest.\n"
-		"ssl_bump peek nf_step1\n");
-	put_denials(f, &sni, "ssl_bump", "terminate", "", false);
+	fprintf(f, "http_access deny all\n\n");
+	if (o->bump)
+		fprintf(f,
+			"# TLS: peek at the client hello for the SNI, bump (decrypt: Squid\n"
+			"# sees the requests) what is allowed, terminate the rest.\n"
+			"ssl_bump peek nf_step1\n");
+	else
+		fprintf(f,
+			"# TLS: peek at the client hello for the SNI, splice (never decrypt)\n"
+			"# what is allowed, terminate the rest.\n"
+			"ssl_bump peek nf_step1\n");
+	put_denials(f, &sni, "ssl_bump", "terminate", "", false, x_sni);
 	if (sni.has_allow)
-		fprintf(f, "ssl_bump splice %s\n", sni.allow);
+		fprintf(f, "ssl_bump %s %s\n", o->bump ? "bump" : "splice",
+			sni.allow);
+	if (x_sni)
+		fprintf(f, "ssl_bump bump %s\n", x_sni);
 	fprintf(f, "ssl_bump terminate all\n");
 out:
 	sets_free(&allow_http);
@@ -892,42 +1109,50 @@ static int make_temp(char *path, size_t len, const char *dir, const char *stem)
 	return fd;
 }
 
-int cert_generate(const char *dir, char *path_out, size_t len, char *err,
-		  size_t errlen)
+/*
+ * openssl req -x509 with extra arguments (NULL-terminated), key and
+ * certificate stored together in DIR/pem_name (0600); with crt_name also
+ * the certificate alone in DIR/crt_name (0644). what names it in reasons.
+ */
+static int gen_cert(const char *dir, const char *what, const char *pem_name,
+		    const char *crt_name, const char *const *extra,
+		    char *path_out, size_t len, char *err, size_t errlen)
 {
 	static const char *const paths[] = { "/usr/bin/openssl",
 					     "/usr/local/bin/openssl", NULL };
 	char key[PATH_MAX] = "", crt[PATH_MAX] = "", tmp[PATH_MAX] = "";
-	char final[PATH_MAX], msg[CMD_OUT_MAX], sb[SHOW_BUF];
+	char final[PATH_MAX], pub[PATH_MAX] = "", msg[CMD_OUT_MAX], sb[SHOW_BUF];
 	const char *why;
 	int fd, e = 0, status;
 
 	if (!dir || !*dir || !path_out) {
-		set_err(err, errlen, "certificate: no directory");
+		set_err(err, errlen, "%s: no directory", what);
 		return -EINVAL;
 	}
 	why = token_problem(dir);
 	if (why) {
-		set_err(err, errlen, "certificate directory %s: %s",
+		set_err(err, errlen, "%s directory %s: %s", what,
 			show(sb, dir), why);
 		return -EINVAL;
 	}
-	if ((size_t)snprintf(final, sizeof(final), "%s/" SQUID_CERT_FILE,
-			     dir) >= sizeof(final) ||
+	if ((size_t)snprintf(final, sizeof(final), "%s/%s", dir, pem_name) >=
+		    sizeof(final) ||
+	    (crt_name && (size_t)snprintf(pub, sizeof(pub), "%s/%s", dir,
+					  crt_name) >= sizeof(pub)) ||
 	    strlen(final) >= len) {
-		set_err(err, errlen, "certificate directory %s: path too long",
+		set_err(err, errlen, "%s directory %s: path too long", what,
 			show(sb, dir));
 		return -ENAMETOOLONG;
 	}
 
 	/* openssl writes into these private (0600) files of ours. */
-	fd = make_temp(key, sizeof(key), dir, "intercept-key");
+	fd = make_temp(key, sizeof(key), dir, "gen-key");
 	if (fd < 0) {
 		e = fd;
 		goto fail_io;
 	}
 	close(fd);
-	fd = make_temp(crt, sizeof(crt), dir, "intercept-crt");
+	fd = make_temp(crt, sizeof(crt), dir, "gen-crt");
 	if (fd < 0) {
 		e = fd;
 		goto fail_io;
@@ -935,31 +1160,22 @@ int cert_generate(const char *dir, char *path_out, size_t len, char *err,
 	close(fd);
 
 	{
-		char *const argv[] = {
-			"openssl",
-			"req",
-			"-x509",
-			"-newkey",
-			"ec",
-			"-pkeyopt",
-			"ec_paramgen_curve:prime256v1",
-			"-nodes",
-			"-days",
-			"1",
-			"-subj",
-			"/CN=netfence-intercept",
-			"-keyout",
-			key,
-			"-out",
-			crt,
-			NULL,
+		const char *argv[32] = {
+			"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+			"ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+			"-keyout", key, "-out", crt,
 		};
+		int n = 14;
 
-		status = run_captured(argv, (const char *const *)paths, msg,
+		for (int i = 0; extra[i] && n < 31; i++)
+			argv[n++] = extra[i];
+		argv[n] = NULL;
+		status = run_captured((char *const *)argv,
+				      (const char *const *)paths, msg,
 				      sizeof(msg));
 	}
 	if (status < 0) {
-		set_err(err, errlen, "certificate: cannot run openssl: %s",
+		set_err(err, errlen, "%s: cannot run openssl: %s", what,
 			strerror(-status));
 		e = status;
 		goto cleanup;
@@ -967,20 +1183,19 @@ int cert_generate(const char *dir, char *path_out, size_t len, char *err,
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
 			set_err(err, errlen,
-				"certificate: cannot run openssl (is it installed?)");
+				"%s: cannot run openssl (is it installed?)",
+				what);
 		else if (WIFEXITED(status))
-			set_err(err, errlen,
-				"certificate: openssl failed (exit %d): %s",
-				WEXITSTATUS(status), first_words(msg));
+			set_err(err, errlen, "%s: openssl failed (exit %d): %s",
+				what, WEXITSTATUS(status), first_words(msg));
 		else
-			set_err(err, errlen,
-				"certificate: openssl killed by signal %d",
-				WTERMSIG(status));
+			set_err(err, errlen, "%s: openssl killed by signal %d",
+				what, WTERMSIG(status));
 		e = -EIO;
 		goto cleanup;
 	}
 
-	fd = make_temp(tmp, sizeof(tmp), dir, "intercept");
+	fd = make_temp(tmp, sizeof(tmp), dir, "gen");
 	if (fd < 0) {
 		e = fd;
 		goto fail_io;
@@ -997,11 +1212,19 @@ int cert_generate(const char *dir, char *path_out, size_t len, char *err,
 	if (e)
 		goto fail_io;
 	tmp[0] = '\0';
+	if (crt_name) {
+		if (chmod(crt, 0644) || rename(crt, pub)) {
+			e = -errno;
+			unlink(final);
+			goto fail_io;
+		}
+		crt[0] = '\0';
+	}
 	strcpy(path_out, final); /* length checked above */
 	goto cleanup;
 
 fail_io:
-	set_err(err, errlen, "certificate in %s: %s", show(sb, dir),
+	set_err(err, errlen, "%s in %s: %s", what, show(sb, dir),
 		strerror(-e));
 cleanup:
 	if (key[0])
@@ -1011,4 +1234,49 @@ cleanup:
 	if (tmp[0])
 		unlink(tmp);
 	return e;
+}
+
+int cert_generate(const char *dir, char *path_out, size_t len, char *err,
+		  size_t errlen)
+{
+	static const char *const extra[] = { "-subj", "/CN=netfence-intercept",
+					     NULL };
+
+	return gen_cert(dir, "certificate", SQUID_CERT_FILE, NULL, extra,
+			path_out, len, err, errlen);
+}
+
+int ca_generate(const char *dir, char *path_out, size_t len, char *err,
+		size_t errlen)
+{
+	static const char *const extra[] = {
+		"-subj", "/O=netfence/CN=netfence run CA (this run only)",
+		"-addext", "basicConstraints=critical,CA:TRUE,pathlen:0",
+		"-addext", "keyUsage=critical,keyCertSign,cRLSign",
+		"-addext", "subjectKeyIdentifier=hash",
+		NULL,
+	};
+
+	return gen_cert(dir, "CA", SQUID_CA_FILE, SQUID_CA_CERT_FILE, extra,
+			path_out, len, err, errlen);
+}
+
+int cert_db_init(const char *certgen, const char *db, char *err, size_t errlen)
+{
+	char msg[CMD_OUT_MAX], sb[SHOW_BUF];
+	const char *const none[] = { NULL };
+	char *const argv[] = { (char *)certgen, "-c", "-s", (char *)db, "-M",
+			       "4MB", NULL };
+	int status;
+
+	if (check_path("certificate helper", certgen, err, errlen) ||
+	    check_path("certificate database", db, err, errlen))
+		return -EINVAL;
+	status = run_captured(argv, none, msg, sizeof(msg));
+	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		set_err(err, errlen, "%s -c -s %s failed: %s", show(sb, certgen),
+			db, status < 0 ? strerror(-status) : first_words(msg));
+		return status < 0 ? status : -EIO;
+	}
+	return 0;
 }

@@ -46,6 +46,7 @@
 #include <stdio.h>
 
 #include "domains.h"
+#include "urls.h"
 
 /* Files Squid writes, relative to run_dir. */
 #define SQUID_PID_FILE "squid.pid"
@@ -53,6 +54,10 @@
 #define SQUID_CACHE_LOG "cache.log"
 /* The file cert_generate() writes, relative to its dir. */
 #define SQUID_CERT_FILE "intercept.pem"
+/* The files ca_generate() writes, relative to its dir. */
+#define SQUID_CA_FILE "ca.pem"
+#define SQUID_CA_CERT_FILE "ca.crt"
+#define SQUID_CERTGEN "/usr/lib/squid/security_file_certgen"
 
 #define SQUID_DEFAULT_HOSTS "/etc/hosts"
 #define SQUID_DEFAULT_USER "proxy"
@@ -106,6 +111,20 @@ struct squid_conf_opts {
 	const uint16_t *tls_ports; /* forward port: CONNECT only to these */
 	size_t n_tls_ports; /* 0: port 443 only */
 	bool allow_loopback_dst; /* let Squid connect to 127/8 (tests only) */
+
+	/*
+	 * ssl-bump: DECRYPT the TLS of allowed names (intercepted and CONNECT)
+	 * so that Squid sees each request and the URL rules apply. cert_path
+	 * is then the run's CA (certificate and key), which signs a
+	 * certificate per name through the certgen helper (Squid's
+	 * security_file_certgen) and its database directory cert_db.
+	 */
+	bool bump;
+	const char *certgen; /* absolute path of security_file_certgen */
+	const char *cert_db; /* its database (made with certgen -c) */
+	const char *origin_ca; /* optional: more CAs to trust for origins */
+	/* optional: --allow-urls; https:// rules need bump */
+	const struct url_list *urls;
 };
 
 /*
@@ -136,5 +155,16 @@ int squid_conf_write(FILE *f, const struct squid_conf_opts *o, char *err,
  */
 int cert_generate(const char *dir, char *path_out, size_t len, char *err,
 		  size_t errlen);
+
+/*
+ * The run's CA for ssl-bump (EC P-256, valid one day, CA:TRUE, pathlen 0,
+ * keyCertSign): DIR/ca.pem (certificate and key, 0600; its path goes to
+ * path_out) and DIR/ca.crt (the certificate alone, 0644, for the clients).
+ */
+int ca_generate(const char *dir, char *path_out, size_t len, char *err,
+		size_t errlen);
+
+/* Makes the certificate helper's database: `certgen -c -s DB -M 4MB`. */
+int cert_db_init(const char *certgen, const char *db, char *err, size_t errlen);
 
 #endif /* NETFENCE_SQUID_CONF_H */

@@ -291,6 +291,36 @@ ABSENT=$TDIR/newlog bad "run: --log-dir not created when the command does not ex
 	nosuchcmd-nf run "${RUNOK[@]}" --log-dir "$TDIR/newlog" -- nosuchcmd-nf
 ABSENT=$TDIR/newlog bad "run: --log-dir not created when the policy is refused" 2 \
 	--allow-host-ports 8080 run "${RUNOK[@]}" --log-dir "$TDIR/newlog" --allow-host-ports 8080 -- true
+# --ssl-bump, --allow-urls, --origin-ca-file
+printf -- '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nx\n' \
+	>"$TDIR/with-key.pem"
+bad "run: URL rule without a scheme" 2 --allow-urls "github.com/x" run "${RUNOK[@]}" \
+	--ssl-bump --allow-urls github.com/x -- true
+bad "run: URL rule with '\$'" 2 --allow-urls 'https://a.com/$x' run "${RUNOK[@]}" \
+	--ssl-bump --allow-urls 'https://a.com/$x' -- true
+bad "run: URL rule with a dot segment" 2 --allow-urls "https://a.com/a/../b" run "${RUNOK[@]}" \
+	--ssl-bump --allow-urls https://a.com/a/../b -- true
+bad "run: URL rule for every name" 2 --allow-urls "https://*/x" run "${RUNOK[@]}" \
+	--ssl-bump --allow-urls 'https://*/x' -- true
+bad "run: URL rule with a newline" 2 --allow-urls "" run "${RUNOK[@]}" \
+	--ssl-bump --allow-urls $'https://a.com/x\nacl all src all' -- true
+bad "run: empty URL list" 2 --allow-urls "''" run "${RUNOK[@]}" --ssl-bump --allow-urls "" -- true
+bad "run: https:// URL rule without --ssl-bump" 2 --allow-urls "https://a.com" run "${RUNOK[@]}" \
+	--allow-urls https://a.com/x/ -- true
+bad "run: --ssl-bump with --proxy" 2 --ssl-bump "" run "${OKP[@]}" --ssl-bump -- true
+bad "run: --allow-urls with --proxy" 2 --allow-urls "" run "${OKP[@]}" \
+	--allow-urls http://a.com/x -- true
+bad "run: --ssl-bump given twice" 2 --ssl-bump "" run "${RUNOK[@]}" --ssl-bump --ssl-bump -- true
+bad "run: --origin-ca-file without --ssl-bump" 2 --origin-ca-file /etc/ssl/certs/ca-certificates.crt \
+	run "${RUNOK[@]}" --origin-ca-file /etc/ssl/certs/ca-certificates.crt -- true
+bad "run: --origin-ca-file that does not exist" 2 --origin-ca-file /nonexistent/ca \
+	run "${RUNOK[@]}" --ssl-bump --origin-ca-file /nonexistent/ca -- true
+bad "run: --origin-ca-file relative" 2 --origin-ca-file ca.pem \
+	run "${RUNOK[@]}" --ssl-bump --origin-ca-file ca.pem -- true
+bad "run: --origin-ca-file without a certificate" 2 --origin-ca-file /etc/hostname \
+	run "${RUNOK[@]}" --ssl-bump --origin-ca-file /etc/hostname -- true
+bad "run: --origin-ca-file holding a private key" 2 --origin-ca-file "$TDIR/with-key.pem" \
+	run "${RUNOK[@]}" --ssl-bump --origin-ca-file "$TDIR/with-key.pem" -- true
 
 # --- report -------------------------------------------------------------------
 mkdir -p "$TDIR/emptylogs"

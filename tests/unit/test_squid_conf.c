@@ -1069,9 +1069,100 @@ static void test_squid_name(void **state)
 	assert_string_not_equal(a, b);
 }
 
+/* --ssl-bump and --allow-urls: the lines that carry the meaning, in order. */
+static void test_bump_and_urls(void **state)
+{
+	struct domain_list allow = { 0 }, block = { 0 };
+	struct url_list urls = { 0 };
+	struct squid_conf_opts o;
+	char err[ERRLEN], *t;
+	int i_uh, i_deny, i_tls, i_https, i_all;
+
+	(void)state;
+	add(&allow, "other.test");
+	add(&block, "bad.other.test");
+	assert_int_equal(url_list_add_spec(&urls, "https://secure.test/ok/*,http://secure.test/p/*",
+					   err, sizeof(err)),
+			 0);
+	base_opts(&o, &allow, &block);
+	o.urls = &urls;
+
+	/* https rules need bump */
+	assert_int_equal(gen(&o, &t, err), -EINVAL);
+	assert_non_null(strstr(err, "ssl-bump"));
+	free(t);
+
+	o.bump = true;
+	o.cert_path = RUN "/ca.pem";
+	o.certgen = "/usr/lib/squid/security_file_certgen";
+	o.cert_db = RUN "/ssl_db";
+	o.origin_ca = RUN "/origin-ca.crt";
+	t = gen_ok(&o);
+	assert_true(line_index(t, "https_port 127.0.0.1:3130 intercept ssl-bump tls-cert=" RUN
+				  "/ca.pem generate-host-certificates=on dynamic_cert_mem_cache_size=4MB name=nf_tls") >= 0);
+	assert_true(line_index(t, "http_port 127.0.0.1:3128 ssl-bump tls-cert=" RUN
+				  "/ca.pem generate-host-certificates=on dynamic_cert_mem_cache_size=4MB name=nf_fwd") >= 0);
+	assert_true(line_index(t, "sslcrtd_program /usr/lib/squid/security_file_certgen -s " RUN
+				  "/ssl_db -M 4MB") >= 0);
+	assert_true(line_index(t, "tls_outgoing_options cafile=" RUN "/origin-ca.crt") >= 0);
+	assert_true(line_index(t, "acl nf_urls url_regex ^https://secure[.]test(:443)?/ok/.*$") >= 0);
+	assert_true(line_index(t, "acl nf_urls url_regex ^http://secure[.]test(:80)?/p/.*$") >= 0);
+	assert_true(line_index(t, "acl nf_uh_sni ssl::server_name_regex -i ^secure[.]test$") >= 0);
+	i_uh = line_index(t, "http_access deny nf_https_proto nf_uh_tls !nf_urls");
+	i_deny = line_index(t, "http_access deny nf_https_proto nf_uh_tls nf_url_unsafe");
+	i_tls = line_index(t, "http_access allow nf_tls CONNECT");
+	i_https = line_index(t, "http_access allow nf_https_proto");
+	i_all = line_index(t, "http_access deny all");
+	assert_true(i_deny >= 0 && i_deny < i_uh && i_uh < i_tls && i_tls < i_https &&
+		    i_https < i_all);
+	assert_true(line_index(t, "http_access deny nf_http_proto nf_uh_http !nf_urls") >= 0);
+	/* the unlisted line lets URL hosts through, the block list still wins */
+	assert_true(line_index(t, "http_access deny nf_https_proto !nf_conn_allow !nf_uh_tls") >= 0);
+	assert_true(line_index(t, "http_access deny nf_https_proto nf_conn_block") <
+		    line_index(t, "http_access allow nf_https_proto"));
+	assert_true(line_index(t, "http_access allow nf_uh_http") >= 0);
+	assert_true(line_index(t, "ssl_bump bump nf_sni_allow") >= 0);
+	assert_true(line_index(t, "ssl_bump bump nf_uh_sni") >= 0);
+	assert_int_equal(line_index(t, "ssl_bump splice nf_sni_allow"), -1);
+	assert_true(line_index(t, "ssl_bump terminate nf_sni_block") <
+		    line_index(t, "ssl_bump bump nf_sni_allow"));
+	free(t);
+
+	/* without bump: nothing is decrypted, http rules still apply */
+	url_list_free(&urls);
+	assert_int_equal(url_list_add_spec(&urls, "http://secure.test/p/*", err, sizeof(err)), 0);
+	o.bump = false;
+	o.cert_path = CERT;
+	t = gen_ok(&o);
+	assert_true(line_index(t, "ssl_bump splice nf_sni_allow") >= 0);
+	assert_int_equal(line_index(t, "ssl_bump bump nf_sni_allow"), -1);
+	assert_null(strstr(t, "sslcrtd_program"));
+	assert_null(strstr(t, "generate-host-certificates=on"));
+	assert_null(strstr(t, "tls_outgoing_options"));
+	assert_true(line_index(t, "http_access deny nf_http_proto nf_uh_http !nf_urls") >= 0);
+	free(t);
+
+	/* a bad helper path is refused */
+	o.bump = true;
+	o.cert_path = RUN "/ca.pem";
+	o.certgen = "relative/certgen";
+	assert_int_equal(gen(&o, &t, err), -EINVAL);
+	assert_non_null(strstr(err, "certgen"));
+	free(t);
+	o.certgen = "/usr/lib/squid/security_file_certgen";
+	o.cert_db = RUN "/ssl db";
+	assert_int_equal(gen(&o, &t, err), -EINVAL);
+	free(t);
+
+	url_list_free(&urls);
+	domain_list_free(&allow);
+	domain_list_free(&block);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bump_and_urls),
 		cmocka_unit_test(test_required_directives),
 		cmocka_unit_test(test_paths_under_run_dir),
 		cmocka_unit_test(test_injection),
