@@ -42,6 +42,7 @@
 #include "commands.h"
 #include "enforce.h"
 #include "json.h"
+#include "linkage.h"
 #include "log.h"
 #include "dnsmasq.h"
 #include "squid.h"
@@ -429,6 +430,7 @@ void check_print_json(struct json *j, const struct check_report *r)
 	json_kv_bool(j, "ok", check_missing(r, NULL, 0) == 0);
 	json_kv_str(j, "kernel", uname(&u) ? NULL : u.release);
 	json_kv_str(j, "libbpf", libbpf_version_string());
+	json_kv_bool(j, "static", linkage_static());
 	json_key(j, "missing");
 	json_array_begin(j);
 	for (int i = 0; i < r->n; i++) {
@@ -1498,8 +1500,9 @@ int do_check(int argc, char **argv)
 	} else {
 		struct utsname u;
 
-		printf("netfence check: kernel %s, libbpf %s\n",
-		       uname(&u) ? "?" : u.release, libbpf_version_string());
+		printf("netfence check: kernel %s, libbpf %s, %s binary\n",
+		       uname(&u) ? "?" : u.release, libbpf_version_string(),
+		       linkage_name());
 		check_print_text(stdout, r);
 	}
 	free(r);

@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 
 #include "commands.h"
+#include "linkage.h"
 #include "log.h"
 
 static const struct cmd cmds[] = {
@@ -55,6 +56,7 @@ int main(int argc, char **argv)
 	bool json = false;
 	int c;
 
+	linkage_init();
 	/* global flags stop at the command name */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+jvdh", longopts, NULL)) != -1) {
@@ -72,8 +74,11 @@ int main(int argc, char **argv)
 			fputs(main_usage, stdout);
 			return EXIT_OK;
 		case 'V':
-			printf("netfence %s (libbpf %s)\n", NETFENCE_VERSION,
-			       libbpf_version_string());
+			/* the libbpf in use, the one built against, the linkage */
+			printf("netfence %s (libbpf %s, built with libbpf %d.%d, %s)\n",
+			       NETFENCE_VERSION, libbpf_version_string(),
+			       LIBBPF_MAJOR_VERSION, LIBBPF_MINOR_VERSION,
+			       linkage_name());
 			return EXIT_OK;
 		default:
 			log_init(level, json);
