@@ -34,6 +34,7 @@ struct probe {
 	bool required;		/* missing or unchecked fails the check */
 	enum probe_status status;
 	char detail[512];	/* what it means for the user; one line */
+	char since[8];		/* the Linux version that brought it, or "" */
 };
 
 struct check_report {

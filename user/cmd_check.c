@@ -449,6 +449,7 @@ void check_print_json(struct json *j, const struct check_report *r)
 		json_kv_bool(j, "required", p->required);
 		json_kv_str(j, "status", probe_status_name(p->status));
 		json_kv_str(j, "detail", p->detail);
+		json_kv_str(j, "since", p->since[0] ? p->since : NULL);
 		json_object_end(j);
 	}
 	json_array_end(j);
@@ -1013,6 +1014,7 @@ static void probe_map_types(struct check_ctx *c, const struct obj_types *t)
 		snprintf(name, sizeof(name), "map_%s", ts);
 		snprintf(title, sizeof(title), "%s maps", ts);
 		p = probe_add(c->r, true, name, title);
+		snprintf(p->since, sizeof(p->since), "%s", fi->since);
 		if (!c->can_bpf) {
 			probe_set(p, PROBE_UNCHECKED, "%s", c->why_not);
 			continue;
@@ -1044,6 +1046,7 @@ static void probe_prog_types(struct check_ctx *c, const struct obj_types *t)
 		snprintf(title, sizeof(title), "%s programs%s", ts,
 			 optional ? " (optional)" : "");
 		p = probe_add(c->r, !optional, name, title);
+		snprintf(p->since, sizeof(p->since), "%s", fi->since);
 		if (!c->can_bpf) {
 			probe_set(p, PROBE_UNCHECKED, "%s", c->why_not);
 			continue;
@@ -1070,6 +1073,8 @@ static void probe_links(struct check_ctx *c)
 {
 	struct probe *p = probe_add(c->r, true, "cgroup_links", "cgroup BPF links");
 	int prog, link;
+
+	snprintf(p->since, sizeof(p->since), "5.7");
 
 	if (!c->can_attach || c->cg_fd < 0) {
 		probe_set(p, PROBE_UNCHECKED, "%s", c->why_not);
@@ -1117,6 +1122,7 @@ static void probe_attach_types(struct check_ctx *c, const struct obj_types *t)
 		snprintf(name, sizeof(name), "attach_%s", ats);
 		snprintf(title, sizeof(title), "%s hook", t->attach[i].sec);
 		p = probe_add(c->r, true, name, title);
+		snprintf(p->since, sizeof(p->since), "%s", fi->since);
 		if (!c->can_attach || c->cg_fd < 0) {
 			probe_set(p, PROBE_UNCHECKED, "%s", c->why_not);
 			continue;
@@ -1270,7 +1276,12 @@ static void probe_object(struct check_ctx *c)
 					 bpf_program__section_name(prog));
 				snprintf(optname[n_opt], sizeof(optname[0]), "%s",
 					 bpf_program__name(prog));
-				opt[n_opt++] = probe_add(c->r, false, name, title);
+				opt[n_opt] = probe_add(c->r, false, name, title);
+				/* the optional programs are the BPF LSM's */
+				snprintf(opt[n_opt]->since, sizeof(opt[0]->since), "%s",
+					 info_of(attach_info, ARRAY_SIZE(attach_info),
+						 BPF_LSM_CGROUP)->since);
+				n_opt++;
 			}
 			netfence_bpf__destroy(o);
 		}
@@ -1331,9 +1342,12 @@ static void probe_object(struct check_ctx *c)
 	if (!lsm) {
 		for (int i = 0; i < n_opt; i++)
 			probe_set(opt[i], PROBE_WARNING,
-				  "does not load (%s): netfence goes on without it, and "
-				  "sockets of other address families (packet, vsock, ...) "
-				  "are not refused", lsm_why);
+				  "does not load (%s; lsm_cgroup needs Linux %s+ with "
+				  "CONFIG_BPF_LSM and \"bpf\" in lsm=): netfence goes on "
+				  "without it, and sockets of other address families "
+				  "(packet, vsock, ...) are not refused", lsm_why,
+				  info_of(attach_info, ARRAY_SIZE(attach_info),
+					  BPF_LSM_CGROUP)->since);
 	}
 
 	why[0] = '\0';

@@ -128,11 +128,12 @@ static void test_verifier_summary(void **state)
 static void fill(struct check_report *r)
 {
 	static const struct probe probes[] = {
-		{ "root", "root", true, PROBE_PRESENT, "running as root" },
-		{ "btf", "kernel BTF", true, PROBE_MISSING, "no \"BTF\" here" },
-		{ "prog_lsm", "lsm programs (optional)", false, PROBE_WARNING, "none" },
-		{ "hooks_fire", "hooks fire", true, PROBE_UNCHECKED, "not checked" },
-		{ "squid", "Squid with ssl-bump", false, PROBE_SKIPPED, "--no-squid" },
+		{ "root", "root", true, PROBE_PRESENT, "running as root", "" },
+		{ "btf", "kernel BTF", true, PROBE_MISSING, "no \"BTF\" here", "" },
+		{ "prog_lsm", "lsm programs (optional)", false, PROBE_WARNING, "none",
+		  "5.7" },
+		{ "hooks_fire", "hooks fire", true, PROBE_UNCHECKED, "not checked", "" },
+		{ "squid", "Squid with ssl-bump", false, PROBE_SKIPPED, "--no-squid", "" },
 	};
 
 	memset(r, 0, sizeof(*r));
@@ -222,7 +223,11 @@ static void test_json(void **state)
 	assert_non_null(strstr(buf, ",\"missing\":[\"btf\",\"hooks_fire\"],\"probes\":["));
 	assert_non_null(strstr(buf, "{\"name\":\"btf\",\"title\":\"kernel BTF\","
 				    "\"required\":true,\"status\":\"missing\","
-				    "\"detail\":\"no \\\"BTF\\\" here\"}"));
+				    "\"detail\":\"no \\\"BTF\\\" here\",\"since\":null}"));
+	/* the Linux version that brought a feature, for the kernel table */
+	assert_non_null(strstr(buf, "\"detail\":\"none\",\"since\":\"5.7\"}"));
+	/* the linkage of the binary that ran the check */
+	assert_non_null(strstr(buf, ",\"static\":false,"));
 	assert_non_null(strstr(buf, "\"status\":\"skipped\""));
 	assert_non_null(strstr(buf, "\"status\":\"unchecked\""));
 	assert_true(buf[len - 1] == '\n' && buf[len - 2] == '}');
