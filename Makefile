@@ -1,4 +1,5 @@
 # netfence: one entry point.  make | make test | make unit | make root-test | make bench
+#                             make static | make test-kernels
 #                             make install | make vmlinux | make format | make clean
 # Quiet by default; V=1 shows the commands.
 
@@ -94,13 +95,13 @@ demo:
 
 # All tests: unit tests and shell suites (no privileges), then the root suite on the real kernel.
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS)
+	$(Q)$(MAKE) --no-print-directory all static $(UNIT_BINS)
 	$(Q)bash tests/run.sh all
 
 unit: all $(UNIT_BINS)
 	$(Q)bash tests/run.sh unit
 
-root-test: all
+root-test: all static
 	$(Q)bash tests/run.sh root
 
 # Bounded load through the enforcer and Squid (SOAK_N requests each way).
@@ -111,9 +112,10 @@ soak: all
 bench: all
 	$(Q)bash scripts/bench.sh
 
-# The root BPF suite on Debian's 6.1 kernel under qemu.
-test-kernels: all
-	$(Q)bash scripts/test-kernels.sh
+# The root suites in qemu guests on Debian's 5.10, 6.1 and 6.12 kernels
+# (KERNELS=5.10,6.1,6.12 chooses; downloads cached in /var/cache/netfence-kernels).
+test-kernels: all static
+	$(Q)KERNELS="$(KERNELS)" bash scripts/test-kernels.sh
 
 # docs/docker.md with a real Docker engine of its own (dockerd, compose, images)
 test-docker: all
