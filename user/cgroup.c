@@ -2,11 +2,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -275,4 +277,76 @@ int cgroup_first_pid(const char *dir)
 	int budget = 4096;	/* directories looked at, at most */
 
 	return first_pid(dir, 0, &budget);
+}
+
+/* Writes a short value to path/file. 0 or a negative errno. */
+static int cg_write(const char *path, const char *file, const char *val)
+{
+	char p[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", path, file);
+	fd = open(p, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	n = n < 0 ? -errno : 0;
+	close(fd);
+	return (int)n;
+}
+
+/* SIGKILL to each process cgroup.procs lists, subtree included; the count. */
+static int kill_listed(const char *path, int depth)
+{
+	char p[PATH_MAX];
+	struct dirent *de;
+	int n = 0, pid;
+	DIR *d;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/cgroup.procs", path);
+	f = fopen(p, "re");
+	if (f) {
+		while (fscanf(f, "%d", &pid) == 1) {
+			/* listed in a cgroup that is ours to empty */
+			if (pid > 0 && !kill(pid, SIGKILL))
+				n++;
+		}
+		fclose(f);
+	}
+	if (depth >= 16)	/* our cgroups are two deep; bounded */
+		return n;
+	d = opendir(path);
+	if (!d)
+		return n;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
+		n += kill_listed(p, depth + 1);
+	}
+	closedir(d);
+	return n;
+}
+
+int cgroup_kill_all(const char *path)
+{
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	int ret, n = 0;
+
+	ret = cg_write(path, "cgroup.kill", "1");
+	if (ret != -ENOENT)
+		return ret;
+	/* before Linux 5.14: frozen (5.2+), nothing forks while we kill */
+	cg_write(path, "cgroup.freeze", "1");
+	for (int i = 0; i < 300; i++) {
+		n = kill_listed(path, 0);
+		if (!n)
+			break;
+		nanosleep(&tick, NULL);
+	}
+	/* SIGKILL ends frozen tasks too; thawed for whoever reuses it */
+	cg_write(path, "cgroup.freeze", "0");
+	return n ? -EBUSY : 0;
 }

@@ -46,4 +46,13 @@ int cgroup_udp_owner(const char *dir, uint32_t addr, uint16_t port);
  */
 int cgroup_first_pid(const char *dir);
 
+/*
+ * SIGKILL to every process in the cgroup at path and its descendants:
+ * cgroup.kill (Linux 5.14+), else, on older kernels, the subtree frozen
+ * (cgroup.freeze, 5.2+, so nothing forks meanwhile) and each process of
+ * each cgroup.procs killed until none is left (bounded). Returns 0, or a
+ * negative errno when processes are still listed at the end.
+ */
+int cgroup_kill_all(const char *path);
+
 #endif /* NETFENCE_CGROUP_H */

@@ -86,13 +86,9 @@ static int remove_cgroup_tree(const char *path)
 	DIR *d;
 	int fd, ret = 0;
 
-	snprintf(sub, sizeof(sub), "%s/cgroup.kill", path);
-	fd = open(sub, O_WRONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (write(fd, "1", 1) != 1)
-			pr_debug("%s: %s", sub, strerror(errno));
-		close(fd);
-	}
+	fd = cgroup_kill_all(path);
+	if (fd && fd != -ENOENT)
+		pr_debug("killing what is in %s: %s", path, strerror(-fd));
 	d = opendir(path);
 	if (d) {
 		while ((de = readdir(d))) {

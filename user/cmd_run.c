@@ -513,17 +513,11 @@ static int make_dir(const char *path, bool *made)
 /* Kills whatever is left in a cgroup we made, then removes it. */
 static void remove_cgroup(const char *path)
 {
-	char kill_path[PATH_MAX + 16];
 	struct timespec tick = { 0, 10 * 1000 * 1000 };
-	int fd;
+	int ret = cgroup_kill_all(path);
 
-	snprintf(kill_path, sizeof(kill_path), "%s/cgroup.kill", path);
-	fd = open(kill_path, O_WRONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (write(fd, "1", 1) != 1)
-			pr_debug("cgroup.kill %s: %s", path, strerror(errno));
-		close(fd);
-	}
+	if (ret && ret != -ENOENT)
+		pr_debug("killing what is in %s: %s", path, strerror(-ret));
 	for (int i = 0; i < 300 && rmdir(path) && errno == EBUSY; i++)
 		nanosleep(&tick, NULL);
 }
