@@ -10,7 +10,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/../root/lib.sh"
 COPY=$TDIR/tree
 mkdir -p "$COPY"
 # the sources as they are now (tracked or not), with build/ and its timestamps
-tar -C "$NFT_ROOT" --exclude=./.git --exclude=./build/fuzz --exclude=./build/san -cf - . |
+tar -C "$NFT_ROOT" --exclude=./.git --exclude=./build/fuzz --exclude=./build/san \
+	--exclude=./build/kernels -cf - . |
 	tar -C "$COPY" -xf - || { t_fail "copy the tree"; t_summary; exit 1; }
 mk() { make -C "$COPY" --no-print-directory "$@" 2>&1; }
 
