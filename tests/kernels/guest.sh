@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Inside the test-kernels guest (started by tests/kernels/init as root, in the
 # host's read-only root file system): runs the root suites named in
-# NFT_KERNEL_SUITES (default test_enforce,test_check,test_squid,test_static;
+# NFT_KERNEL_SUITES (default test_enforce,test_squid,test_static;
 # a name with a slash is a path) one after the other, after asserting that
 # `netfence check` finds everything netfence needs on this kernel,
 # each under a timeout, and writes to $NFT_KERNEL_OUT:
@@ -12,7 +12,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 
 out=${NFT_KERNEL_OUT:?}
-suites=${NFT_KERNEL_SUITES:-test_enforce,test_check,test_squid,test_static}
+suites=${NFT_KERNEL_SUITES:-test_enforce,test_squid,test_static}
 per_suite=${NFT_KERNEL_SUITE_TIMEOUT:-900}
 NFT_KERNEL=$(uname -r)	# the suites may tell they run in the guest
 export NFT_KERNEL
