@@ -1221,6 +1221,49 @@ static void probe_hooks_fire(struct check_ctx *c)
 	close(prog);
 }
 
+/*
+ * Does the attached socket_create LSM program run? A child in the throwaway
+ * cgroup makes an AF_PACKET socket: 1 when it is refused (EPERM), 0 when it
+ * is made, a negative errno when that cannot be told.
+ */
+static int packet_refused(struct check_ctx *c)
+{
+	char procs[PATH_MAX];
+	int status;
+	pid_t pid;
+
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", c->cg);
+	fflush(NULL);
+	pid = fork();
+	if (!pid) {
+		int fd = open(procs, O_WRONLY | O_CLOEXEC), s;
+
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			_exit(2);
+		/* AF_PACKET, SOCK_DGRAM: made, never bound, closed at exit */
+		s = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (s >= 0)
+			_exit(1);
+		_exit(errno == EPERM ? 0 : 3);
+	}
+	if (pid < 0)
+		return -errno;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status))
+		return -ECHILD;
+	switch (WEXITSTATUS(status)) {
+	case 0:
+		return 1;
+	case 1:
+		return 0;
+	case 2:
+		return -EACCES;	/* could not join the cgroup */
+	default:
+		return -EAFNOSUPPORT;
+	}
+}
+
 /* Opens netfence's object with nothing pinned, optionally without the LSM. */
 static struct netfence_bpf *open_object(bool lsm)
 {
@@ -1256,7 +1299,7 @@ static void probe_object(struct check_ctx *c)
 	struct netfence_bpf *skel = NULL;
 	struct bpf_program *prog;
 	char why[400] = "", lsm_why[400] = "";
-	int n_opt = 0, n_progs = 0, ret;
+	int n_opt = 0, n_progs = 0, ret, fires;
 	bool lsm = false, try_lsm;
 
 	{
@@ -1360,6 +1403,8 @@ static void probe_object(struct check_ctx *c)
 			continue;
 		link = bpf_program__attach_cgroup(prog, c->cg_fd);
 		ret = link ? 0 : -errno;
+		/* an attached LSM program runs only where "bpf" is an active LSM */
+		fires = link && optional ? packet_refused(c) : 0;
 		bpf_link__destroy(link);
 		if (!optional) {
 			if (ret && !why[0])
@@ -1376,10 +1421,21 @@ static void probe_object(struct check_ctx *c)
 				  "loads but does not attach (%s): netfence goes on without "
 				  "it, and sockets of other address families are not refused",
 				  strerror(-ret));
-		else
+		else if (fires == 1)
 			probe_set(opt[i], PROBE_PRESENT,
-				  "loads and attaches: sockets of other address families "
-				  "(packet, vsock, ...) are refused");
+				  "loads, attaches and runs: sockets of other address "
+				  "families (packet, vsock, ...) are refused");
+		else if (!fires)
+			probe_set(opt[i], PROBE_WARNING,
+				  "loads and attaches but never runs: \"bpf\" is not among "
+				  "the kernel's active LSMs (boot with lsm=...,bpf; Linux %s+): "
+				  "netfence goes on without it, and sockets of other address "
+				  "families (packet, vsock, ...) are not refused",
+				  opt[i]->since);
+		else
+			probe_set(opt[i], PROBE_WARNING,
+				  "loads and attaches, but whether it runs could not be "
+				  "tested (%s): netfence attaches it", strerror(-fires));
 	}
 	if (why[0])
 		probe_set(att, PROBE_MISSING, "%s: netfence cannot attach here", why);
