@@ -93,8 +93,10 @@ assert_match "run --user: a user of /etc/passwd is found without NSS modules" "$
 out=$(in_root /bin/netfence check --no-squid 2>&1)
 rc=$?
 assert_eq "check exits 0 in the root" "$rc" 0
-assert_match "check names the kernel and a static binary" "$out" \
-	"^netfence check: kernel $(uname -r), libbpf v[0-9.]+, static binary"
+# (a release such as 6.12.118+deb12-amd64 is no regular expression)
+first=${out%%$'\n'*}
+rest=${first#"netfence check: kernel $(uname -r), libbpf v"}
+assert_match "check names the kernel and a static binary" "$rest" '^[0-9.]+, static binary$'
 assert_match "check: netfence's programs load there" "$out" "present +netfence's programs load"
 out=$(in_root /bin/netfence -j check --no-squid 2>/dev/null)
 assert_eq "check --json: static is true" "$(json_field "$out" static)" true
