@@ -692,7 +692,8 @@ static int run_capture(char *const argv[], char *out, size_t len)
 		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
 		ssize_t n;
 
-		if (poll(&pfd, 1, 5000) <= 0) {
+		/* squid -v takes seconds in a loaded guest under TCG */
+		if (poll(&pfd, 1, 30000) <= 0) {
 			kill(pid, SIGKILL);	/* our child, hung */
 			break;
 		}
