@@ -29,7 +29,7 @@ _netfence_flags_status='--cgroup --pid'
 _netfence_flags_run="$_netfence_policy_flags --allow-domains
 	--allow-domains-file --block-domains --hosts-file --log-dir
 	--squid-allow-loopback --proxy-env --user --summary --ssl-bump --allow-urls
-	--origin-ca-file"
+	--origin-ca-file --upstream-proxy"
 _netfence_flags_check='--no-squid'
 _netfence_flags_events='--cgroup --pid --count --timeout'
 _netfence_flags_cleanup='--dry-run'
@@ -40,7 +40,8 @@ _netfence_value_flags='--cgroup --pid --config --proxy --tls-proxy
 	--forward-proxy --proxy-cgroup --proxy-pid --host-gateway
 	--allow-host-ports --dns-servers --dns-proxy --redirect-ports --tls-ports
 	--loopback --allow-domains --allow-domains-file --block-domains --hosts-file
-	--log-dir --user --count --timeout --allow-urls --origin-ca-file'
+	--log-dir --user --count --timeout --allow-urls --origin-ca-file
+	--upstream-proxy'
 
 # _netfence_reply: append the lines on stdin to COMPREPLY (no word splitting,
 # no globbing: a file name may hold a space or a '*').

@@ -853,6 +853,10 @@ fi
 echo
 bash "$ROOT/scripts/bench-squid.sh" | tee -a "$OUT/results.md"
 
+# HTTPS through Squid, bumped (--ssl-bump) against spliced: its own script.
+echo
+bash "$ROOT/scripts/bench-bump.sh" | tee -a "$OUT/results.md"
+
 # DNS through netfence's filter (dnsmasq) against direct: its own script too.
 echo
 bash "$ROOT/scripts/bench-dns.sh" | tee -a "$OUT/results.md"

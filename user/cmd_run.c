@@ -77,6 +77,9 @@ const char run_usage[] =
 	"                           (https:// rules need --ssl-bump)\n"
 	"  --origin-ca-file F       with --ssl-bump, CAs Squid trusts for origins besides the\n"
 	"                           system's (an internal CA)\n"
+	"  --upstream-proxy HOST:PORT\n"
+	"                           Squid sends everything allowed through this parent proxy\n"
+	"                           (CONNECT for TLS), never direct\n"
 	"  --proxy-env              set HTTP_PROXY/HTTPS_PROXY (and lower case) for CMD to\n"
 	"                           the forward-proxy port (NETFENCE_FORWARD_PROXY is always set)\n"
 	"  --user USER              run CMD as USER (recommended: a root CMD still writes\n"
@@ -112,6 +115,7 @@ enum run_opt {
 	OPT_SSL_BUMP,
 	OPT_ALLOW_URLS,
 	OPT_ORIGIN_CA,
+	OPT_UPSTREAM,
 	OPT_RUN_END,
 };
 
@@ -122,6 +126,8 @@ struct run_ctx {
 	struct url_list urls;	/* --allow-urls */
 	bool bump;		/* --ssl-bump */
 	const char *origin_ca;	/* --origin-ca-file */
+	char upstream_host[256];	/* --upstream-proxy, "" when not given */
+	uint16_t upstream_port;
 	const char *hosts_file;
 	const char *log_dir;
 	bool summary;		/* --summary */
@@ -203,6 +209,7 @@ static const struct option run_options[] = {
 	{ "ssl-bump", no_argument, NULL, OPT_SSL_BUMP },
 	{ "allow-urls", required_argument, NULL, OPT_ALLOW_URLS },
 	{ "origin-ca-file", required_argument, NULL, OPT_ORIGIN_CA },
+	{ "upstream-proxy", required_argument, NULL, OPT_UPSTREAM },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -300,6 +307,56 @@ static bool ca_file_ok(const char *path, char *why, size_t len)
 	return cert && !key;
 }
 
+/* --upstream-proxy HOST:PORT: an IPv4 address or a host name, a port. */
+static int upstream_parse(struct run_ctx *r, const char *arg, char *why, size_t len)
+{
+	const char *colon = strrchr(arg, ':');
+	size_t n = colon ? (size_t)(colon - arg) : 0;
+	char perr[128];
+	struct in_addr a;
+
+	if (!colon || !n) {
+		snprintf(why, len, "give HOST:PORT");
+		return -1;
+	}
+	if (n >= sizeof(r->upstream_host) || n > 253) {
+		snprintf(why, len, "host name too long");
+		return -1;
+	}
+	memcpy(r->upstream_host, arg, n);
+	r->upstream_host[n] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		char c = r->upstream_host[i];
+
+		if (c >= 'A' && c <= 'Z')
+			r->upstream_host[i] = (char)(c - 'A' + 'a');
+		else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			   c == '.' || c == '-')) {
+			snprintf(why, len, "the host must be an IPv4 address or a name (letters, digits, '.', '-')");
+			r->upstream_host[0] = '\0';
+			return -1;
+		}
+	}
+	if (strspn(r->upstream_host, "0123456789.") == n &&
+	    inet_pton(AF_INET, r->upstream_host, &a) != 1) {
+		snprintf(why, len, "not a dotted-quad IPv4 address");
+		r->upstream_host[0] = '\0';
+		return -1;
+	}
+	if (r->upstream_host[0] == '.' || r->upstream_host[0] == '-' ||
+	    strstr(r->upstream_host, "..")) {
+		snprintf(why, len, "not a host name");
+		r->upstream_host[0] = '\0';
+		return -1;
+	}
+	if (parse_port(colon + 1, &r->upstream_port, perr, sizeof(perr))) {
+		snprintf(why, len, "port: %s", perr);
+		r->upstream_host[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
 /* The flags that belong together: --ssl-bump, --allow-urls, --proxy. */
 static int bump_args_check(const struct run_ctx *r)
 {
@@ -309,6 +366,10 @@ static int bump_args_check(const struct run_ctx *r)
 	}
 	if (r->urls.n && r->po.proxy.set) {
 		p_err("--allow-urls: the embedded Squid applies URL rules; with --proxy, your own proxy does");
+		return -1;
+	}
+	if (r->upstream_host[0] && r->po.proxy.set) {
+		p_err("--upstream-proxy: the embedded Squid uses it; with --proxy, configure your own proxy's parent");
 		return -1;
 	}
 	if (r->origin_ca && !r->bump) {
@@ -401,6 +462,12 @@ static int run_flag(void *ctx, int c, const char *arg, char **argv)
 	case OPT_ALLOW_URLS:
 		if (url_list_add_spec(&r->urls, arg, why, sizeof(why))) {
 			p_err("--allow-urls '%s': %s", arg, why);
+			return EXIT_USAGE;
+		}
+		return 0;
+	case OPT_UPSTREAM:
+		if (upstream_parse(r, arg, why, sizeof(why))) {
+			p_err("--upstream-proxy '%s': %s", arg, why);
 			return EXIT_USAGE;
 		}
 		return 0;
@@ -806,6 +873,10 @@ static int start_squid(struct run_ctx *r)
 			return ret;
 	}
 	so.urls = &r->urls;
+	if (r->upstream_host[0]) {
+		so.upstream_host = r->upstream_host;
+		so.upstream_port = r->upstream_port;
+	}
 	so.allow = &r->allow;
 	so.block = &r->block;
 	so.dns_servers = dns[0] ? dns : NULL;
@@ -1355,6 +1426,29 @@ static void write_run_json(const struct run_ctx *r, bool ended, int status)
 	json_object_begin(j);
 	json_rules(j, "allow_domains", &r->allow);
 	json_rules(j, "block_domains", &r->block);
+	json_kv_str(j, "tls_decryption",
+		    r->bump ? "bump: Squid decrypts the TLS of allowed names with this run's CA and sees every request" :
+			      "none: Squid reads the TLS server name and splices, never decrypts");
+	json_key(j, "url_rules");
+	json_array_begin(j);
+	for (size_t i = 0; i < r->urls.n && i < REP_LIST_MAX; i++) {
+		const struct url_rule *u = &r->urls.v[i];
+		char rule[URL_RULE_MAX + 32], port[8] = "";
+
+		if (u->port)
+			snprintf(port, sizeof(port), ":%u", u->port);
+		snprintf(rule, sizeof(rule), "%s://%s%s%s%s",
+			 u->host.scheme == DOM_HTTPS ? "https" : "http",
+			 u->host.wildcard ? "*." : "", u->host.name, port, u->path);
+		json_str(j, rule);
+	}
+	json_array_end(j);
+	if (r->upstream_host[0]) {
+		snprintf(buf, sizeof(buf), "%.40s:%u", r->upstream_host, r->upstream_port);
+		json_kv_str(j, "upstream_proxy", buf);
+	} else {
+		json_kv_str(j, "upstream_proxy", NULL);
+	}
 	nb = r->pol.n_bypass < REP_LIST_MAX ? r->pol.n_bypass : REP_LIST_MAX;
 	json_key(j, "host_bypass");
 	json_array_begin(j);

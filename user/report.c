@@ -132,6 +132,9 @@ void report_free(struct report *r)
 	free(m->kernel);
 	free(m->redirect_ports);
 	free(m->tls_ports);
+	free(m->tls_decryption);
+	free(m->upstream);
+	list_free(&m->urls);
 	free(m->host_ports);
 	free(m->loopback);
 	list_free(&m->allow);
@@ -744,6 +747,9 @@ int report_meta(struct report *r, const char *text, size_t len)
 		m->tls_ports = meta_str(&doc, pol, "tls_ports");
 		m->host_ports = meta_str(&doc, pol, "host_ports");
 		m->loopback = meta_str(&doc, pol, "loopback");
+		m->tls_decryption = meta_str(&doc, pol, "tls_decryption");
+		m->upstream = meta_str(&doc, pol, "upstream_proxy");
+		meta_list(&doc, pol, "url_rules", &m->urls);
 	}
 	ret = 0;
 out:

@@ -80,6 +80,8 @@ struct rep_meta {
 	uint64_t events_lost;
 	struct rep_list allow, block, bypass, resolvers, gateways;
 	char *redirect_ports, *tls_ports, *host_ports, *loopback;
+	char *tls_decryption, *upstream;	/* run --ssl-bump, --upstream-proxy */
+	struct rep_list urls;			/* run --allow-urls */
 };
 
 /* A (verdict, time) of one attempt, for the timeline. */

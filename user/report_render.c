@@ -283,6 +283,12 @@ static void html_header(FILE *f, const struct report *r)
 	meta_list_row(f, "Allowed domains", &m->allow, "none: Squid refuses every domain");
 	if (m->block.n)
 		meta_list_row(f, "Blocked domains", &m->block, "none");
+	if (m->urls.n)
+		meta_list_row(f, "URL rules", &m->urls, "none");
+	if (m->tls_decryption)
+		meta_row(f, "TLS decryption", m->tls_decryption);
+	if (m->upstream)
+		meta_row(f, "Upstream proxy", m->upstream);
 	meta_list_row(f, "Host bypass", &m->bypass, "none");
 	meta_list_row(f, "DNS resolvers", &m->resolvers, "none");
 	if (m->redirect_ports || m->tls_ports) {

@@ -352,6 +352,18 @@ int squid_conf_validate(const struct squid_conf_opts *o, char *err,
 		if (e)
 			return e;
 	}
+	if (o->upstream_host) {
+		why = token_problem(o->upstream_host);
+		if (why || !o->upstream_port || !*o->upstream_host ||
+		    strlen(o->upstream_host) > 253 ||
+		    o->upstream_host[strspn(o->upstream_host,
+					    "abcdefghijklmnopqrstuvwxyz"
+					    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-")]) {
+			set_err(err, errlen, "upstream %s: not a host name or IPv4 address with a port",
+				show(sb, o->upstream_host));
+			return -EINVAL;
+		}
+	}
 	return check_urls(o, err, errlen);
 }
 
@@ -625,6 +637,20 @@ static void put_files(FILE *f, const struct squid_conf_opts *o, int rl)
 		SQUID_LOGFORMAT, rl, rd);
 }
 
+static void put_upstream(FILE *f, const struct squid_conf_opts *o)
+{
+	if (!o->upstream_host)
+		return;
+	fprintf(f,
+		"# Everything allowed goes through the parent proxy (CONNECT for TLS,\n"
+		"# spliced or bumped), never direct.\n"
+		"cache_peer %s parent %u 0 no-query no-digest no-netdb-exchange name=nf_upstream\n"
+		"cache_peer_access nf_upstream allow all\n"
+		"never_direct allow all\n"
+		"\n",
+		o->upstream_host, o->upstream_port);
+}
+
 static void put_dns(FILE *f, const struct squid_conf_opts *o)
 {
 	fprintf(f,
@@ -797,6 +823,7 @@ static int put_conf(FILE *f, const struct squid_conf_opts *o)
 	put_listeners(f, o);
 	put_files(f, o, rl);
 	put_dns(f, o);
+	put_upstream(f, o);
 
 	fprintf(f, "# Where a request came in and where it goes.\n"
 		   "acl nf_fwd myportname nf_fwd\n"

@@ -125,6 +125,14 @@ struct squid_conf_opts {
 	const char *origin_ca; /* optional: more CAs to trust for origins */
 	/* optional: --allow-urls; https:// rules need bump */
 	const struct url_list *urls;
+
+	/*
+	 * Optional parent proxy (a dotted quad or a host name, and its port):
+	 * every allowed request goes through it (CONNECT for TLS, spliced or
+	 * bumped), never direct.
+	 */
+	const char *upstream_host;
+	uint16_t upstream_port;
 };
 
 /*

@@ -319,6 +319,18 @@ bad "run: --origin-ca-file relative" 2 --origin-ca-file ca.pem \
 	run "${RUNOK[@]}" --ssl-bump --origin-ca-file ca.pem -- true
 bad "run: --origin-ca-file without a certificate" 2 --origin-ca-file /etc/hostname \
 	run "${RUNOK[@]}" --ssl-bump --origin-ca-file /etc/hostname -- true
+bad "run: --upstream-proxy without a port" 2 --upstream-proxy proxy.corp \
+	run "${RUNOK[@]}" --upstream-proxy proxy.corp -- true
+bad "run: --upstream-proxy port 0" 2 --upstream-proxy proxy.corp:0 \
+	run "${RUNOK[@]}" --upstream-proxy proxy.corp:0 -- true
+bad "run: --upstream-proxy 300.1.1.1" 2 --upstream-proxy 300.1.1.1:3128 \
+	run "${RUNOK[@]}" --upstream-proxy 300.1.1.1:3128 -- true
+bad "run: --upstream-proxy with a space" 2 --upstream-proxy "'a b:3128'" \
+	run "${RUNOK[@]}" --upstream-proxy "a b:3128" -- true
+bad "run: --upstream-proxy with a newline" 2 --upstream-proxy "" \
+	run "${RUNOK[@]}" --upstream-proxy $'a\ncache_peer x:1' -- true
+bad "run: --upstream-proxy with --proxy" 2 --upstream-proxy "" run "${OKP[@]}" \
+	--upstream-proxy 10.9.8.1:3128 -- true
 bad "run: --origin-ca-file holding a private key" 2 --origin-ca-file "$TDIR/with-key.pem" \
 	run "${RUNOK[@]}" --ssl-bump --origin-ca-file "$TDIR/with-key.pem" -- true
 

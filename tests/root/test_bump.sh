@@ -178,6 +178,12 @@ check_run() {
 		"/ok/wget.*/ok/python.*/ok/repo.git/info/refs.*/ok/node"
 	assert_match "$who: access.log shows bumped requests" "$(cat "$TDIR/$n.logs/access.log")" \
 		"GET secure.test secure.test bump 200"
+	assert_match "$who: --log-dir keeps the squid.conf it ran with" \
+		"$(cat "$TDIR/$n.logs/squid.conf")" "ssl_bump bump nf_uh_sni"
+	assert_match "$who: the report says TLS was decrypted" "$(cat "$TDIR/$n.logs/report.html" 2>&1)" \
+		"TLS decryption.*Squid decrypts the TLS of allowed names"
+	assert_match "$who: the report lists the URL rules" "$(cat "$TDIR/$n.logs/report.html" 2>&1)" \
+		"https://secure.test/ok/\\*"
 }
 
 run_bump root

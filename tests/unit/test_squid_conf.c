@@ -1159,9 +1159,50 @@ static void test_bump_and_urls(void **state)
 	domain_list_free(&block);
 }
 
+/* --upstream-proxy: a parent, never direct; a bad host is refused. */
+static void test_upstream(void **state)
+{
+	struct domain_list allow = { 0 };
+	struct squid_conf_opts o;
+	char err[ERRLEN], *t;
+	static const char *const bad[] = { "a b", "a#b", "", "proxy.example.com\nacl x", "a$b" };
+
+	(void)state;
+	add(&allow, "example.com");
+	base_opts(&o, &allow, NULL);
+	o.upstream_host = "proxy.corp.example";
+	o.upstream_port = 3128;
+	t = gen_ok(&o);
+	assert_true(line_index(t, "cache_peer proxy.corp.example parent 3128 0 no-query no-digest "
+				  "no-netdb-exchange name=nf_upstream") >= 0);
+	assert_true(line_index(t, "never_direct allow all") >= 0);
+	free(t);
+	o.upstream_host = "192.0.2.8";
+	t = gen_ok(&o);
+	assert_true(line_index(t, "cache_peer 192.0.2.8 parent 3128 0 no-query no-digest "
+				  "no-netdb-exchange name=nf_upstream") >= 0);
+	free(t);
+	o.upstream_host = NULL;
+	t = gen_ok(&o);
+	assert_null(strstr(t, "cache_peer"));
+	assert_null(strstr(t, "never_direct"));
+	free(t);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		o.upstream_host = bad[i];
+		assert_int_equal(gen(&o, &t, err), -EINVAL);
+		free(t);
+	}
+	o.upstream_host = "proxy.corp.example";
+	o.upstream_port = 0;
+	assert_int_equal(gen(&o, &t, err), -EINVAL);
+	free(t);
+	domain_list_free(&allow);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_upstream),
 		cmocka_unit_test(test_bump_and_urls),
 		cmocka_unit_test(test_required_directives),
 		cmocka_unit_test(test_paths_under_run_dir),
