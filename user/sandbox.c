@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -104,6 +105,67 @@ static int hide_policy_mounts(void)
 	return -EBUSY;
 }
 
+/* One mount read-only and nosuid, its other flags kept (a bind remount sets them all). */
+static int remount_ro(const char *mnt)
+{
+	static const struct {
+		unsigned long st, ms;
+	} keep[] = { { ST_NODEV, MS_NODEV },	     { ST_NOEXEC, MS_NOEXEC },
+		     { ST_NOATIME, MS_NOATIME },   { ST_NODIRATIME, MS_NODIRATIME },
+		     { ST_RELATIME, MS_RELATIME } };
+	unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID;
+	struct statvfs sv;
+
+	if (statvfs(mnt, &sv))
+		return -errno;
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		if (sv.f_flag & keep[i].st)
+			flags |= keep[i].ms;
+	return mount(NULL, mnt, NULL, flags, NULL) ? -errno : 0;
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo */
+static void unescape(char *s)
+{
+	char *d = s;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] && s[3]) {
+			*d++ = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) | (s[3] - '0'));
+			s += 4;
+		} else {
+			*d++ = *s++;
+		}
+	}
+	*d = '\0';
+}
+
+/* Kernels before 5.12 (no mount_setattr): every mount at or under path, one by one. */
+static int readonly_tree(const char *path)
+{
+	char line[8192], mnt[PATH_MAX];
+	size_t n = strlen(path);
+	int ret = 0;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (!f)
+		return -errno;
+	while (!ret && fgets(line, sizeof(line), f)) {
+		/* "36 35 98:0 /root /mnt/point rw,... */
+		if (sscanf(line, "%*d %*d %*s %*s %4095s", mnt) != 1)
+			continue;
+		unescape(mnt);
+		if (strncmp(mnt, path, n) || (mnt[n] && mnt[n] != '/' && strcmp(path, "/")))
+			continue;
+		ret = remount_ro(mnt);
+		/* a mount over a file or under a hidden one may be gone by now */
+		if (ret == -ENOENT)
+			ret = 0;
+	}
+	fclose(f);
+	return ret;
+}
+
 /* PATH and everything mounted under it read-only in this namespace. */
 static int make_readonly(const char *path, bool bind)
 {
@@ -111,9 +173,11 @@ static int make_readonly(const char *path, bool bind)
 
 	if (bind && mount(path, path, NULL, MS_BIND | MS_REC, NULL))
 		return -errno;
-	if (mount_setattr(AT_FDCWD, path, AT_RECURSIVE, &attr, sizeof(attr)))
+	if (!mount_setattr(AT_FDCWD, path, AT_RECURSIVE, &attr, sizeof(attr)))
+		return 0;
+	if (errno != ENOSYS)
 		return -errno;
-	return 0;
+	return readonly_tree(path);
 }
 
 /* A directory that exists and is not a symbolic link (/lib on merged /usr). */
