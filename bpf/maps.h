@@ -46,6 +46,17 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+/*
+ * Redirected connections of the cgroup now open (sockets counted at connect,
+ * released at close): checked against nf_policy.max_conns.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} conns SEC(".maps");
+
 /* Verdict events for `netfence events`. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

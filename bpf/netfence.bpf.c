@@ -36,18 +36,36 @@ static __always_inline bool is_loopback6(const __u32 *a)
 }
 
 /*
- * Remember where a redirected socket wanted to go. Without a record the proxy
- * could not serve the connection, so a failure refuses the connect.
+ * Remember where a redirected socket wanted to go, and count it among the
+ * cgroup's open redirected connections (released in sock_release). Without a
+ * record the proxy could not serve the connection, and over max_conns one
+ * agent would starve a proxy others share: both refuse the connect (d is
+ * turned into the refusal).
  */
-static __always_inline int record_orig(struct bpf_sock_addr *ctx, __be32 addr,
+static __always_inline int record_orig(struct bpf_sock_addr *ctx,
+				       struct decision *d, __be32 addr,
 				       __be16 port)
 {
+	__u32 zero = 0;
 	struct nf_orig *o;
+	__u64 *n;
 
 	o = bpf_sk_storage_get(&orig_sk, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!o) {
-		count(NF_STAT_DENY_NORECORD);
+	n = bpf_map_lookup_elem(&conns, &zero);
+	if (!o || !n) {
+		deny(d, NF_STAT_DENY_NORECORD);
 		return -1;
+	}
+	/* a socket connected again after a failure is counted once */
+	if (!(o->flags & NF_SK_COUNTED)) {
+		/* no fetch (BPF ISA v1): a race at the limit refuses both */
+		__sync_fetch_and_add(n, 1);
+		if (d->max_conns && *n > d->max_conns) {
+			__sync_fetch_and_add(n, -1);
+			deny(d, NF_STAT_DENY_CONNLIMIT);
+			return -1;
+		}
+		o->flags |= NF_SK_COUNTED;
 	}
 	o->addr = addr;
 	o->port = port;
@@ -127,6 +145,8 @@ int connect4(struct bpf_sock_addr *ctx)
 	struct decision d;
 
 	decide4(&d, ctx->protocol, addr, port);
+	if (d.allow && d.redirect && !d.dns)
+		record_orig(ctx, &d, addr, port);
 	if (defer_udp(ctx->sk, ctx->protocol, ctx->type, &d, AF_INET, &addr,
 		      port))
 		return VERDICT_ALLOW;
@@ -134,8 +154,7 @@ int connect4(struct bpf_sock_addr *ctx)
 	if (!d.allow)
 		return VERDICT_DENY;
 	if (d.redirect) {
-		if (d.dns ? record_dns(ctx, AF_INET, &addr, &d, port) :
-			    record_orig(ctx, addr, port))
+		if (d.dns && record_dns(ctx, AF_INET, &addr, &d, port))
 			return VERDICT_DENY;
 		ctx->user_ip4 = d.addr;
 		ctx->user_port = d.port;
@@ -162,6 +181,8 @@ static __always_inline int decide6(struct bpf_sock_addr *ctx, __u8 hook)
 
 	if (is_v4mapped(a)) {
 		decide4(&d, proto, a[3], port);
+		if (d.allow && d.redirect && !d.dns && record)
+			record_orig(ctx, &d, a[3], port);
 	} else if (is_loopback6(a)) {
 		/* ::1 is 127.0.0.1 for the policy, never redirected but to DNS */
 		decide4(&d, proto, bpf_htonl(IP4(127, 0, 0, 1)), port);
@@ -199,7 +220,7 @@ static __always_inline int decide6(struct bpf_sock_addr *ctx, __u8 hook)
 		ctx->user_ip6[3] = d.addr;
 		ctx->user_port = d.port;
 	} else if (d.redirect) {
-		if (!record || record_orig(ctx, a[3], port))
+		if (!record)
 			return VERDICT_DENY;
 		ctx->user_ip6[3] = d.addr;
 		ctx->user_port = d.port;
@@ -462,6 +483,72 @@ int sock_create(struct bpf_sock *sk)
 	emit(NF_HOOK_SOCKET, NF_STAT_DENY_SOCKET, sk->family, sk->protocol,
 	     sk->type, NULL, 0);
 	return VERDICT_DENY;
+}
+
+/*
+ * A counted redirected socket is released (closed by its last holder, the
+ * process killed, whatever became of the connection): it no longer counts
+ * against max_conns.
+ */
+SEC("cgroup/sock_release")
+int sock_release(struct bpf_sock *sk)
+{
+	__u32 zero = 0;
+	struct nf_orig *o;
+	__u64 *n;
+
+	o = bpf_sk_storage_get(&orig_sk, sk, 0, 0);
+	if (!o || !(o->flags & NF_SK_COUNTED))
+		return 1;
+	o->flags &= ~NF_SK_COUNTED;
+	n = bpf_map_lookup_elem(&conns, &zero);
+	if (n)
+		__sync_fetch_and_add(n, -1);
+	return 1;
+}
+
+#define SOCKOPT_PAGE	4096
+
+static __always_inline bool mcast_option(int level, int name)
+{
+	if (name >= NF_MCAST_JOIN_GROUP && name <= NF_MCAST_MSFILTER)
+		return level == NF_SOL_IP || level == NF_SOL_IPV6;
+	if (level == NF_SOL_IP)
+		return name >= NF_IP_ADD_MEMBERSHIP && name <= NF_MCAST_MSFILTER;
+	if (level == NF_SOL_IPV6)
+		return name == NF_IPV6_ADD_MEMBERSHIP ||
+		       name == NF_IPV6_DROP_MEMBERSHIP ||
+		       name == NF_IPV6_JOIN_ANYCAST ||
+		       name == NF_IPV6_LEAVE_ANYCAST;
+	return false;
+}
+
+/*
+ * setsockopt() (io_uring's too): multicast and anycast group joins are
+ * refused with EPERM. A join makes the kernel send IGMP/MLD membership
+ * reports carrying group addresses the agent chose, from no socket of its
+ * own, so no other hook would see those bytes leave.
+ */
+SEC("cgroup/setsockopt")
+int mcast_join(struct bpf_sockopt *ctx)
+{
+	struct bpf_sock *sk = ctx->sk;
+	int level = ctx->level, name = ctx->optname;
+
+	if (mcast_option(level, name)) {
+		count(NF_STAT_DENY_MCAST);
+		emit(NF_HOOK_SETSOCKOPT, NF_STAT_DENY_MCAST, sk ? sk->family : 0,
+		     (__u16)level, (__u16)name, NULL, 0);
+		return VERDICT_DENY;
+	}
+	/*
+	 * The kernel gives us at most a page of optval; before Linux 6.5 a
+	 * longer option fails with EFAULT unless optlen is set to 0 (which
+	 * means: the kernel uses the caller's buffer unchanged).
+	 */
+	if (ctx->optlen > SOCKOPT_PAGE)
+		ctx->optlen = 0;
+	return 1;
 }
 
 #define AF_UNIX		1
@@ -765,4 +852,97 @@ int dns_reply(struct __sk_buff *skb)
 	}
 	bpf_ringbuf_submit(e, 0);
 	return 1;
+}
+
+#define ETH_HLEN	14
+#define ETH_P_ARP	0x0806
+#define TC_ACT_OK	0
+#define TC_ACT_SHOT	2
+#define TCP_NEW_SYN_RECV 12
+
+static __always_inline bool agent_addr(const struct nf_policy *p, __be32 a)
+{
+	for (int i = 0; i < NF_MAX_AGENT_ADDRS; i++) {
+		if (i >= (int)p->nr_agent_addrs)
+			break;
+		if (p->agent_addrs[i] == a)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A TCP segment of a connection a host socket already has (the host
+ * connected to the agent, or accepted from it on an allowed path): the host
+ * namespace's socket for the segment's 4-tuple exists and is not a listener.
+ */
+static __always_inline bool host_conn(struct __sk_buff *skb, const struct iphdr *iph,
+				      const __be16 *ports)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *sk;
+	bool ok;
+
+	t.ipv4.saddr = iph->saddr;
+	t.ipv4.daddr = iph->daddr;
+	t.ipv4.sport = ports[0];
+	t.ipv4.dport = ports[1];
+	sk = bpf_skc_lookup_tcp(skb, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return false;
+	ok = sk->state != TCP_LISTEN && sk->state != TCP_NEW_SYN_RECV;
+	bpf_sk_release(sk);
+	return ok;
+}
+
+static __always_inline int veth_drop(void)
+{
+	count(NF_STAT_VETH_DROP);
+	return TC_ACT_SHOT;
+}
+
+/*
+ * On the host side of the agent's veth (tcx or tc clsact ingress): every
+ * frame the agent's network namespace sends, raw and packet sockets
+ * included, which no cgroup hook sees. Passes ARP, and IPv4 from one of the
+ * agent's own addresses to an allowed path (proxy ports, bypass pairs,
+ * resolvers on port 53) or on a TCP connection a host socket has; drops the
+ * rest: spoofed sources, other destinations, IPv6 (the policy refuses
+ * native IPv6), IGMP, anything else.
+ */
+SEC("tc")
+int veth_ingress(struct __sk_buff *skb)
+{
+	const struct nf_policy *p;
+	struct iphdr iph;
+	__be16 ports[2];
+	__u32 slot;
+
+	if (skb->protocol == bpf_htons(ETH_P_ARP))
+		return TC_ACT_OK;
+	p = policy_in_force(&slot);
+	if (!p || skb->protocol != bpf_htons(ETH_P_IP))
+		return veth_drop();
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, &iph, sizeof(iph)) ||
+	    iph.version != 4 || iph.ihl < 5)
+		return veth_drop();
+	if (!agent_addr(p, iph.saddr) || is_loopback4(bpf_ntohl(iph.daddr)))
+		return veth_drop();
+	if (iph.frag_off & bpf_htons(IP_OFFSET)) {
+		/* no ports in later fragments: the address decides */
+		if (path_allowed(p, slot, IPPROTO_UDP, iph.daddr,
+				 bpf_htons(NF_DNS_PORT)) ||
+		    iph.daddr == p->proxy_addr)
+			return TC_ACT_OK;
+		return veth_drop();
+	}
+	if (iph.protocol != IPPROTO_TCP && iph.protocol != IPPROTO_UDP)
+		return veth_drop();
+	if (bpf_skb_load_bytes(skb, ETH_HLEN + iph.ihl * 4, ports, sizeof(ports)))
+		return veth_drop();
+	if (path_allowed(p, slot, iph.protocol, iph.daddr, ports[1]))
+		return TC_ACT_OK;
+	if (iph.protocol == IPPROTO_TCP && host_conn(skb, &iph, ports))
+		return TC_ACT_OK;
+	return veth_drop();
 }

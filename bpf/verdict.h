@@ -25,6 +25,7 @@ struct decision {
 	bool redirect;		/* rewrite the destination to addr:port */
 	bool events_allowed;	/* the policy wants events for allowed ones */
 	bool dns;		/* the redirect goes to the DNS filter */
+	__u32 max_conns;	/* the policy's limit on redirected connections */
 	__be32 addr;		/* net */
 	__be16 port;		/* net */
 };
@@ -191,10 +192,12 @@ static __always_inline void decide4(struct decision *d, __u32 proto,
 	d->redirect = false;
 	d->dns = false;
 	d->events_allowed = false;
+	d->max_conns = 0;
 	p = policy_in_force(&slot);
 	if (!p)
 		return deny(d, NF_STAT_DENY_NOPOLICY);
 	d->events_allowed = p->flags & NF_F_EVENTS_ALLOWED;
+	d->max_conns = p->max_conns;
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 		return deny(d, NF_STAT_DENY_PROTO);
 

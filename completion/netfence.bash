@@ -21,9 +21,10 @@ _netfence_global_flags='-j --json -v --verbose -d --debug --help --version'
 _netfence_policy_flags='--config --proxy --tls-proxy --forward-proxy
 	--proxy-cgroup --proxy-pid --enable-host-access --host-gateway
 	--allow-host-ports --dns-servers --dns-proxy --redirect-ports --tls-ports
-	--loopback --log-allowed'
+	--loopback --log-allowed --max-connections'
 
-_netfence_flags_attach="--cgroup --pid --hosts-file $_netfence_policy_flags"
+_netfence_flags_attach="--cgroup --pid --hosts-file --veth --allow-raw-sockets
+	$_netfence_policy_flags"
 _netfence_flags_detach='--cgroup --pid'
 _netfence_flags_status='--cgroup --pid'
 _netfence_flags_run="$_netfence_policy_flags --allow-domains
@@ -41,7 +42,7 @@ _netfence_value_flags='--cgroup --pid --config --proxy --tls-proxy
 	--allow-host-ports --dns-servers --dns-proxy --redirect-ports --tls-ports
 	--loopback --allow-domains --allow-domains-file --block-domains --hosts-file
 	--log-dir --user --count --timeout --allow-urls --origin-ca-file
-	--upstream-proxy'
+	--upstream-proxy --max-connections --veth'
 
 # _netfence_reply: append the lines on stdin to COMPREPLY (no word splitting,
 # no globbing: a file name may hold a space or a '*').

@@ -17,6 +17,7 @@
 
 /* Limits. */
 #define NF_MAX_RESOLVERS	8	/* allowed DNS servers per policy */
+#define NF_MAX_AGENT_ADDRS	8	/* agent addresses the veth filter knows */
 #define NF_PORT_BITMAP_BYTES	8192	/* one bit per TCP/UDP port */
 #define NF_ORIG_MAX_ENTRIES	65536	/* records awaiting the proxy, all policies */
 #define NF_BYPASS_MIN_ENTRIES	16	/* smallest bypass map the loader creates */
@@ -65,6 +66,11 @@ struct nf_policy {
 	__be32 dns_proxy_addr;		/* net: the DNS filter (NF_F_DNS_PROXY) */
 	__be16 dns_proxy_port;		/* net */
 	__u16 pad;			/* zero */
+	/* concurrent redirected connections of the cgroup, 0: no limit */
+	__u32 max_conns;
+	/* the agent's own addresses: the only sources the veth filter passes */
+	__u32 nr_agent_addrs;
+	__be32 agent_addrs[NF_MAX_AGENT_ADDRS];	/* net */
 	__u8 redirect_ports[NF_PORT_BITMAP_BYTES];	/* to proxy */
 	__u8 tls_ports[NF_PORT_BITMAP_BYTES];		/* to TLS proxy */
 };
@@ -87,6 +93,7 @@ struct nf_bypass_key {
  */
 #define NF_SK_REDIRECTED	(1u << 0)	/* addr/port hold the original */
 #define NF_SK_PASSIVE		(1u << 1)	/* accepted: replies may leave */
+#define NF_SK_COUNTED		(1u << 2)	/* counted in "conns" until released */
 
 struct nf_orig {
 	__be32 addr;	/* net */
@@ -147,8 +154,11 @@ enum nf_stat {
 	NF_STAT_DENY_NORECORD,	/* could not store the original destination */
 	NF_STAT_DENY_PROTO,	/* neither TCP nor UDP (raw, ICMP, MPTCP, ...) */
 	NF_STAT_DENY_SOCKET,	/* socket kind refused at creation */
+	NF_STAT_DENY_MCAST,	/* multicast group join (setsockopt) */
+	NF_STAT_DENY_CONNLIMIT,	/* redirected connections over max_conns */
 	NF_STAT_SKB_DROP,	/* packet dropped by the egress filter */
 	NF_STAT_DNS_REFUSED,	/* the filter refused a query (seen in its reply) */
+	NF_STAT_VETH_DROP,	/* frame dropped on the host side of the veth */
 	/* proxy side and record keeping */
 	NF_STAT_ORIG_STORED,	/* record moved to orig4 by sockops */
 	NF_STAT_ORIG_STORE_FAIL,
@@ -167,6 +177,7 @@ enum nf_hook {
 	NF_HOOK_SOCKET,		/* socket creation */
 	NF_HOOK_PACKET,		/* egress packet filter */
 	NF_HOOK_DNS,		/* a refusal in the DNS filter's reply */
+	NF_HOOK_SETSOCKOPT,	/* setsockopt: proto is the level, type the name */
 };
 
 #define NF_EVENTS_BYTES		(256 * 1024)	/* ring buffer per policy */
@@ -184,8 +195,8 @@ struct nf_event {
 	__u32 stat;		/* enum nf_stat: the verdict and its reason */
 	__u8 hook;		/* enum nf_hook */
 	__u8 family;		/* AF_INET, AF_INET6 (native), or the socket's */
-	__u16 proto;		/* IPPROTO_* (socket creation: the protocol) */
-	__u16 type;		/* SOCK_* (socket creation) */
+	__u16 proto;		/* IPPROTO_*; setsockopt: the level (SOL_*) */
+	__u16 type;		/* SOCK_* (socket creation); setsockopt: optname */
 	__be16 port;		/* net: destination as asked */
 	__u8 addr[16];		/* net: IPv4 in the first 4 bytes for AF_INET */
 	char comm[16];
@@ -222,6 +233,18 @@ struct nf_dns_event {
 /* Per-cgroup bookkeeping for status (the "meta" map); BPF never reads it. */
 #define NF_PATH_MAX		512
 #define NF_META_GATEWAYS	16
+
+/* How the veth filter is attached (struct nf_meta.veth_mode). */
+enum nf_veth_mode {
+	NF_VETH_NONE = 0,
+	NF_VETH_TCX,		/* a tcx link, pinned as link_veth_ingress */
+	NF_VETH_TC,		/* a tc clsact filter: ifindex, handle, priority */
+};
+
+/* struct nf_meta.flags */
+#define NF_META_NO_LSM		(1u << 0)	/* the BPF LSM hook is not attached */
+#define NF_META_RAW_ACCEPTED	(1u << 1)	/* --allow-raw-sockets was given */
+
 struct nf_meta {
 	__u64 cgroup_id;
 	__u64 proxy_cgroup_id;		/* 0: no SO_ORIGINAL_DST responder */
@@ -236,6 +259,13 @@ struct nf_meta {
 	__u32 gateway_addr[NF_META_GATEWAYS];	/* network order */
 	__u8 gateway_src[NF_META_GATEWAYS];	/* user space's enum gw_source */
 	char hosts_path[NF_PATH_MAX];		/* the agent's hosts file read, or "" */
+	__u32 flags;			/* NF_META_* */
+	__u32 veth_mode;		/* enum nf_veth_mode */
+	__u32 veth_ifindex;		/* host side of the agent's veth */
+	__u32 veth_tc_handle;		/* NF_VETH_TC: the filter's handle */
+	__u32 veth_tc_prio;		/* NF_VETH_TC: and priority */
+	__u32 veth_prog_id;		/* the filter's program (tc: to find it) */
+	char veth_name[16];
 };
 
 /*
@@ -251,5 +281,22 @@ struct nf_meta {
 #define NF_SOL_IPV6		41
 #define NF_SO_ORIGINAL_DST	80
 #define NF_IP6T_SO_ORIGINAL_DST	80
+
+/*
+ * setsockopt names that make the kernel join (or leave) a multicast group:
+ * it then sends IGMP/MLD reports whose group addresses the caller chose, from
+ * no socket of the agent. Refused on SOL_IP and SOL_IPV6 (an IPv6 UDP socket
+ * takes SOL_IP options too). From linux/in.h and linux/in6.h.
+ */
+#define NF_IP_ADD_MEMBERSHIP		35	/* .. NF_MCAST_MSFILTER: all */
+#define NF_MCAST_MSFILTER		48
+#define NF_IPV6_ADD_MEMBERSHIP		20	/* IPV6_JOIN_GROUP */
+#define NF_IPV6_DROP_MEMBERSHIP		21
+#define NF_IPV6_JOIN_ANYCAST		27
+#define NF_IPV6_LEAVE_ANYCAST		28
+#define NF_MCAST_JOIN_GROUP		42	/* .. NF_MCAST_MSFILTER, both levels */
+
+/* Default --max-connections (see docs/how-it-works.md). */
+#define NF_DEFAULT_MAX_CONNS		256
 
 #endif /* NETFENCE_H */

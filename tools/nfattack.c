@@ -1408,8 +1408,8 @@ static bool parse_mac(const char *s, uint8_t mac[6])
 
 /*
  * packet IFNAME DSTMAC HOST PORT: an Ethernet frame carrying IPv4/UDP from
- * IFNAME's address, written on an AF_PACKET socket; the reply is read on a
- * UDP socket bound to that address.
+ * IFNAME's address (--bind IP: from IP, spoofed), written on an AF_PACKET
+ * socket; the reply is read on a UDP socket bound to that address.
  */
 static int case_packet(int argc, char **argv)
 {
@@ -1439,6 +1439,11 @@ static int case_packet(int argc, char **argv)
 		goto out;
 	}
 	src = ((struct sockaddr_in *)&ifr.ifr_addr)->sin_addr;
+	if (o.bind) {
+		/* a spoofed source: any reply goes there, arrivals tell */
+		src = parse_ip4(o.bind);
+		extra_str("source", o.bind);
+	}
 	if (ioctl(tx, SIOCGIFHWADDR, &ifr)) {
 		fail("siocgifhwaddr", errno);
 		goto out;
@@ -1447,7 +1452,7 @@ static int case_packet(int argc, char **argv)
 	memcpy(frame + 6, ifr.ifr_hwaddr.sa_data, 6);
 	frame[12] = 0x08;	/* ETH_P_IP, net order */
 	frame[13] = 0x00;
-	rx = udp_receiver(src, &sport);
+	rx = udp_receiver(o.bind ? (struct in_addr){ 0 } : src, &sport);
 	if (rx < 0)
 		goto out;
 	len = 14 + build_udp4(frame + 14, src, sport, dst, dport);
@@ -2445,6 +2450,473 @@ static int case_exec(int argc, char **argv)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Multicast joins, the sniffer that reads what they leak, connection     */
+/* holders and a proxy stand-in with a descriptor budget                   */
+/* (tests/root/test_adversarial_net.sh)                                    */
+/* ---------------------------------------------------------------------- */
+
+#ifndef IORING_OP_URING_CMD
+#define IORING_OP_URING_CMD		46
+#endif
+#define NF_SOCKET_URING_OP_SETSOCKOPT	3	/* Linux 6.7+ */
+
+/*
+ * setsockopt() through io_uring: IORING_OP_URING_CMD with
+ * SOCKET_URING_OP_SETSOCKOPT. The SQE fields by offset, as the 6.1 headers
+ * this builds with do not name them: cmd_op at 8, level at 16, optname at
+ * 20, optlen at 44, optval at 48.
+ */
+static int uring_setsockopt(int fd, int level, int name, const void *val,
+			    socklen_t len)
+{
+	struct io_uring_sqe sqe;
+	unsigned char *b = (unsigned char *)&sqe;
+	uint32_t u32;
+	uint64_t u64;
+	struct ring ring;
+	int e, res;
+
+	e = ring_init(&ring, 4);
+	if (e) {
+		ring_free(&ring);
+		errno = -e;
+		return -1;
+	}
+	memset(&sqe, 0, sizeof(sqe));
+	sqe.opcode = IORING_OP_URING_CMD;
+	sqe.fd = fd;
+	u32 = NF_SOCKET_URING_OP_SETSOCKOPT;
+	memcpy(b + 8, &u32, 4);
+	u32 = (uint32_t)level;
+	memcpy(b + 16, &u32, 4);
+	u32 = (uint32_t)name;
+	memcpy(b + 20, &u32, 4);
+	u32 = len;
+	memcpy(b + 44, &u32, 4);
+	u64 = (uint64_t)(uintptr_t)val;
+	memcpy(b + 48, &u64, 8);
+	e = ring_run(&ring, &sqe, now_ms() + 2000, &res);
+	ring_free(&ring);
+	if (e) {
+		errno = -e;
+		return -1;
+	}
+	if (res < 0) {
+		errno = -res;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * join-group [--v6] [--via uring] [--send HOW] IFNAME GROUP: join GROUP on
+ * IFNAME (the kernel then sends IGMP/MLD reports naming it), hold the
+ * membership for --timeout ms. HOW: add (IP_ADD_MEMBERSHIP /
+ * IPV6_ADD_MEMBERSHIP, the default), mcast (MCAST_JOIN_GROUP), source
+ * (IP_ADD_SOURCE_MEMBERSHIP / MCAST_JOIN_SOURCE_GROUP, source GROUP's
+ * ...1), msfilter (MCAST_MSFILTER, exclude mode), v4-on-v6 (an IPv6 socket
+ * joining an IPv4 group at SOL_IP), anycast (IPV6_JOIN_ANYCAST). "reached":
+ * the kernel accepted the join.
+ */
+static int case_join_group(int argc, char **argv)
+{
+	struct opts o;
+	int i = parse_opts(&o, argc, argv, 2, "IFNAME GROUP"), fd, level, name;
+	const char *how;
+	unsigned int ifindex;
+	union {
+		struct ip_mreqn mreqn;
+		struct ip_mreq_source mreqs;
+		struct ipv6_mreq mreq6;
+		struct group_req gr;
+		struct group_source_req gsr;
+		struct group_filter gf;
+	} v;
+	socklen_t len;
+	bool v6 = o.v6, rc;
+
+	how = o.send ? o.send : "add";
+	ifindex = if_nametoindex(argv[i]);
+	if (!ifindex)
+		return fail("if_nametoindex", errno);
+	memset(&v, 0, sizeof(v));
+	if (!strcmp(how, "v4-on-v6"))
+		v6 = true;
+	fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return fail("socket", errno);
+	if (!strcmp(how, "add") || !strcmp(how, "v4-on-v6")) {
+		if (o.v6) {
+			if (inet_pton(AF_INET6, argv[i + 1], &v.mreq6.ipv6mr_multiaddr) != 1)
+				usage_error("%s: bad group '%s'", case_name, argv[i + 1]);
+			v.mreq6.ipv6mr_interface = ifindex;
+			level = IPPROTO_IPV6;
+			name = IPV6_ADD_MEMBERSHIP;
+			len = sizeof(v.mreq6);
+		} else {
+			v.mreqn.imr_multiaddr = parse_ip4(argv[i + 1]);
+			v.mreqn.imr_ifindex = (int)ifindex;
+			level = IPPROTO_IP;
+			name = IP_ADD_MEMBERSHIP;
+			len = sizeof(v.mreqn);
+		}
+	} else if (!strcmp(how, "anycast")) {
+		if (inet_pton(AF_INET6, argv[i + 1], &v.mreq6.ipv6mr_multiaddr) != 1)
+			usage_error("%s: bad address '%s'", case_name, argv[i + 1]);
+		v.mreq6.ipv6mr_interface = ifindex;
+		level = IPPROTO_IPV6;
+		name = IPV6_JOIN_ANYCAST;
+		len = sizeof(v.mreq6);
+	} else if (!strcmp(how, "mcast") || !strcmp(how, "source") ||
+		   !strcmp(how, "msfilter")) {
+		struct sockaddr_storage grp, src;
+		socklen_t glen;
+
+		parse_dst(argv[i + 1], 0, v6, &grp, &glen);
+		src = grp;
+		if (v6)
+			((struct sockaddr_in6 *)&src)->sin6_addr.s6_addr[15] ^= 1;
+		else
+			((struct sockaddr_in *)&src)->sin_addr.s_addr ^= htonl(1);
+		level = v6 ? IPPROTO_IPV6 : IPPROTO_IP;
+		if (!strcmp(how, "mcast")) {
+			v.gr.gr_interface = ifindex;
+			memcpy(&v.gr.gr_group, &grp, sizeof(grp));
+			name = MCAST_JOIN_GROUP;
+			len = sizeof(v.gr);
+		} else if (!strcmp(how, "source")) {
+			v.gsr.gsr_interface = ifindex;
+			memcpy(&v.gsr.gsr_group, &grp, sizeof(grp));
+			memcpy(&v.gsr.gsr_source, &src, sizeof(src));
+			name = MCAST_JOIN_SOURCE_GROUP;
+			len = sizeof(v.gsr);
+		} else {
+			/* exclude mode, no sources: a join of the whole group */
+			v.gf.gf_interface = ifindex;
+			memcpy(&v.gf.gf_group, &grp, sizeof(grp));
+			v.gf.gf_fmode = MCAST_EXCLUDE;
+			v.gf.gf_numsrc = 0;
+			name = MCAST_MSFILTER;
+			len = (socklen_t)GROUP_FILTER_SIZE(0);
+		}
+	} else {
+		usage_error("%s: bad --send '%s' (add, mcast, source, msfilter, "
+			    "v4-on-v6, anycast)", case_name, how);
+	}
+	extra_num("level", level);
+	extra_num("optname", name);
+	if (o.via && !strcmp(o.via, "uring"))
+		rc = uring_setsockopt(fd, level, name, &v, len) == 0;
+	else if (o.via)
+		usage_error("%s: bad --via '%s' (uring)", case_name, o.via);
+	else
+		rc = setsockopt(fd, level, name, &v, len) == 0;
+	if (!rc) {
+		fail("setsockopt", errno);
+		close(fd);
+		return 0;
+	}
+	R.reached = true;
+	extra_bool("joined", true);
+	/* the reports go out now and are repeated; hold the membership */
+	usleep((useconds_t)o.timeout * 1000);
+	close(fd);
+	return 0;
+}
+
+/* Adds one group address to a comma list (no duplicates). */
+static void add_group(char *list, size_t len, int family, const void *addr)
+{
+	char a[INET6_ADDRSTRLEN], item[INET6_ADDRSTRLEN + 2], padded[4100];
+	size_t n = strlen(list);
+
+	inet_ntop(family, addr, a, sizeof(a));
+	snprintf(item, sizeof(item), ",%s,", a);
+	snprintf(padded, sizeof(padded), ",%s,", list);
+	if (strstr(padded, item))
+		return;
+	if (n + strlen(a) + 2 < len)
+		snprintf(list + n, len - n, "%s%s", n ? "," : "", a);
+}
+
+/* The group addresses of an IGMP (v1/v2/v3) membership report. */
+static void igmp_groups(const uint8_t *p, size_t len, char *out, size_t olen)
+{
+	size_t off, nrec, k;
+
+	if (len < 8)
+		return;
+	if (p[0] == 0x12 || p[0] == 0x16 || p[0] == 0x17) {	/* v1, v2, leave */
+		add_group(out, olen, AF_INET, p + 4);
+		return;
+	}
+	if (p[0] != 0x22)	/* v3 report */
+		return;
+	nrec = (size_t)p[6] << 8 | p[7];
+	for (off = 8, k = 0; k < nrec && off + 8 <= len; k++) {
+		size_t nsrc = (size_t)p[off + 2] << 8 | p[off + 3];
+
+		add_group(out, olen, AF_INET, p + off + 4);
+		off += 8 + 4 * nsrc + 4 * (size_t)p[off + 1];
+	}
+}
+
+/* The group addresses of an MLD (v1/v2) report; p is the ICMPv6 message. */
+static void mld_groups(const uint8_t *p, size_t len, char *out, size_t olen)
+{
+	size_t off, nrec, k;
+
+	if (len < 24)
+		return;
+	if (p[0] == 131 || p[0] == 132) {	/* v1 report, done */
+		add_group(out, olen, AF_INET6, p + 8);
+		return;
+	}
+	if (p[0] != 143)	/* v2 report */
+		return;
+	nrec = (size_t)p[6] << 8 | p[7];
+	for (off = 8, k = 0; k < nrec && off + 20 <= len; k++) {
+		size_t nsrc = (size_t)p[off + 2] << 8 | p[off + 3];
+
+		add_group(out, olen, AF_INET6, p + off + 4);
+		off += 20 + 16 * nsrc + 4 * (size_t)p[off + 1];
+	}
+}
+
+/*
+ * sniff IFNAME: every frame on IFNAME for --timeout ms (AF_PACKET, in this
+ * namespace); the group addresses of the IGMP and MLD reports seen, in
+ * "groups". Prints READY when listening, then the JSON line.
+ */
+static int case_sniff(int argc, char **argv)
+{
+	struct sockaddr_ll ll = { .sll_family = AF_PACKET,
+				  .sll_protocol = htons(ETH_P_ALL) };
+	static char groups[4096];
+	struct opts o;
+	int i = parse_opts(&o, argc, argv, 1, "IFNAME"), fd;
+	int64_t deadline;
+	long frames = 0, reports = 0;
+
+	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	if (fd < 0)
+		return fail("socket", errno);
+	ll.sll_ifindex = (int)if_nametoindex(argv[i]);
+	if (!ll.sll_ifindex || bind(fd, (struct sockaddr *)&ll, sizeof(ll))) {
+		fail("bind", errno);
+		close(fd);
+		return 0;
+	}
+	printf("READY\n");
+	fflush(stdout);
+	deadline = now_ms() + (int64_t)o.timeout;
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		uint8_t f[2048];
+		size_t before = strlen(groups);
+		ssize_t n;
+
+		if (poll(&p, 1, remaining_ms(deadline)) <= 0)
+			break;
+		n = recv(fd, f, sizeof(f), 0);
+		if (n < 14)
+			continue;
+		frames++;
+		if (f[12] == 0x08 && f[13] == 0x00 && n >= 34 && f[23] == 2) {
+			size_t ihl = (size_t)(f[14] & 0xf) * 4;
+
+			if (14 + ihl < (size_t)n)
+				igmp_groups(f + 14 + ihl, (size_t)n - 14 - ihl,
+					    groups, sizeof(groups));
+		} else if (f[12] == 0x86 && f[13] == 0xdd && n >= 54) {
+			size_t off = 54;
+			uint8_t nh = f[20];
+
+			/* hop-by-hop options (the router alert) come first */
+			if (nh == 0 && off + 8 <= (size_t)n) {
+				nh = f[off];
+				off += 8 + 8 * (size_t)f[off + 1];
+			}
+			if (nh == 58 && off < (size_t)n)
+				mld_groups(f + off, (size_t)n - off, groups,
+					   sizeof(groups));
+		}
+		if (strlen(groups) != before)
+			reports++;
+	}
+	close(fd);
+	extra_num("frames", frames);
+	extra_str("groups", groups);
+	R.reached = groups[0] != '\0';
+	return 0;
+}
+
+/*
+ * hold-many N HOST PORT --go FILE [--ready FILE]: N TCP connects (each
+ * non-blocking, given up to --timeout ms to complete), all held until FILE
+ * appears (at most 120 s). "opened": connects that completed, "refused":
+ * connect() failed with EPERM, "failed": other failures.
+ */
+static int case_hold_many(int argc, char **argv)
+{
+	static int fds[20000];
+	struct sockaddr_storage dst;
+	unsigned long n;
+	struct opts o;
+	int i = parse_opts(&o, argc, argv, 3, "N HOST PORT --go FILE"), k;
+	long opened = 0, refused = 0, failed = 0, pending = 0;
+	socklen_t dlen;
+	int64_t deadline;
+
+	if (!parse_num(argv[i], 0, 1, sizeof(fds) / sizeof(fds[0]), &n))
+		usage_error("%s: bad N '%s'", case_name, argv[i]);
+	if (!o.go)
+		usage_error("%s: --go FILE is required", case_name);
+	parse_dst(argv[i + 1], parse_port(argv[i + 2]), o.v6, &dst, &dlen);
+	for (k = 0; k < (int)n; k++) {
+		fds[k] = socket(dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fds[k] < 0) {
+			fail("socket", errno);
+			break;
+		}
+		if (!connect(fds[k], (struct sockaddr *)&dst, dlen)) {
+			opened++;
+			continue;
+		}
+		if (errno == EINPROGRESS) {
+			pending++;
+			continue;
+		}
+		if (errno == EPERM)
+			refused++;
+		else
+			failed++;
+		close(fds[k]);
+		fds[k] = -1;
+	}
+	n = (unsigned long)k;
+	deadline = now_ms() + (int64_t)o.timeout;
+	while (pending && remaining_ms(deadline) > 0) {
+		struct pollfd p[1];
+
+		for (k = 0; k < (int)n; k++) {
+			int err = 0;
+			socklen_t el = sizeof(err);
+
+			if (fds[k] < 0)
+				continue;
+			p[0] = (struct pollfd){ .fd = fds[k], .events = POLLOUT };
+			if (poll(p, 1, 0) <= 0)
+				continue;
+			getsockopt(fds[k], SOL_SOCKET, SO_ERROR, &err, &el);
+			pending--;
+			if (err) {
+				failed++;
+				close(fds[k]);
+				fds[k] = -1;
+			} else {
+				opened++;
+				/* counted: not polled again */
+				fds[k] = -fds[k] - 2;
+			}
+		}
+		if (pending)
+			usleep(10000);
+	}
+	extra_num("opened", opened);
+	extra_num("refused", refused);
+	extra_num("failed", failed);
+	extra_num("pending", pending);
+	R.reached = opened > 0;
+	if (o.ready) {
+		int rfd = open(o.ready, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+		if (rfd >= 0)
+			close(rfd);
+	}
+	for (k = 0; k < 2400 && access(o.go, F_OK); k++)	/* 120 s */
+		usleep(50000);
+	for (k = 0; k < (int)n; k++) {
+		if (fds[k] >= 0)
+			close(fds[k]);
+		else if (fds[k] < -1)
+			close(-fds[k] - 2);
+	}
+	return 0;
+}
+
+/*
+ * proxy-standin --listen IP:PORT --max-fds N: a proxy as it runs out of
+ * descriptors. Every connection is greeted "HELLO proxy" and held open (as
+ * a proxy holds a client whose server does not answer) until the client
+ * closes; with N connections open it accepts no more, and later clients hang
+ * in the backlog, as they do at a proxy out of descriptors. Logs "conn PEER"
+ * and "full" on stderr; prints READY.
+ */
+static int case_proxy_standin(int argc, char **argv)
+{
+	static struct pollfd p[4097];
+	struct sockaddr_storage a;
+	unsigned long max;
+	struct opts o;
+	int i = parse_opts(&o, argc, argv, 2, "IP:PORT MAX_FDS"), lfd, one = 1;
+	int nconn = 0, k;
+	bool full = false;
+	socklen_t alen;
+
+	if (!parse_num(argv[i + 1], 0, 1, 4096, &max))
+		usage_error("%s: bad MAX_FDS '%s'", case_name, argv[i + 1]);
+	if (!parse_hostport(argv[i], false, &a, &alen))
+		usage_error("%s: bad IP:PORT '%s'", case_name, argv[i]);
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(lfd, (struct sockaddr *)&a, alen) || listen(lfd, 4096)) {
+		fprintf(stderr, "Error: proxy-standin: %s: %s\n", argv[i], strerror(errno));
+		return 2;
+	}
+	signal(SIGTERM, on_term);
+	printf("READY\n");
+	fflush(stdout);
+	p[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+	while (!got_term) {
+		p[0].fd = nconn < (int)max ? lfd : -1;
+		if (nconn >= (int)max && !full) {
+			fprintf(stderr, "full\n");
+			full = true;
+		}
+		if (poll(p, (nfds_t)nconn + 1, 200) < 0 && errno != EINTR)
+			break;
+		for (k = 1; k <= nconn; k++) {
+			char buf[512];
+
+			if (!(p[k].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (recv(p[k].fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+				continue;
+			close(p[k].fd);
+			p[k] = p[nconn--];
+			k--;
+			full = false;
+		}
+		if (p[0].fd >= 0 && (p[0].revents & POLLIN)) {
+			struct sockaddr_storage peer;
+			socklen_t plen = sizeof(peer);
+			char pa[ADDR_STRLEN];
+			int c = accept4(lfd, (struct sockaddr *)&peer, &plen,
+					SOCK_CLOEXEC);
+
+			if (c < 0)
+				continue;
+			fmt_addr(&peer, pa, sizeof(pa));
+			fprintf(stderr, "conn %s\n", pa);
+			send(c, "HELLO proxy\n", 12, MSG_NOSIGNAL | MSG_DONTWAIT);
+			p[++nconn] = (struct pollfd){ .fd = c, .events = POLLIN };
+		}
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
 /* main                                                                    */
 /* ---------------------------------------------------------------------- */
 
@@ -2485,6 +2957,10 @@ static const struct {
 	{ "tiocsti", case_tiocsti, false },
 	{ "mcast-join", case_mcast_join, false },
 	{ "abi32", case_abi32, false },
+	{ "join-group", case_join_group, false },
+	{ "sniff", case_sniff, false },
+	{ "hold-many", case_hold_many, false },
+	{ "proxy-standin", case_proxy_standin, true },
 };
 
 static int run_case(int argc, char **argv)
@@ -2523,6 +2999,7 @@ static void usage(void)
 "  ping HOST | raw-icmp HOST ICMP echo: ping socket, raw socket\n"
 "  raw-udp SRC HOST PORT     IP_HDRINCL datagram from SRC\n"
 "  packet IF DSTMAC HOST PORT   IPv4/UDP frame on an AF_PACKET socket\n"
+"                            (--bind IP: a spoofed source)\n"
 "  tun --netns NS SRC HOST PORT  a packet written to a tun device, forwarded\n"
 "  socket FAMILY TYPE PROTO  can the socket be made at all\n"
 "  unix PATH                 a Unix stream socket\n"
@@ -2540,6 +3017,11 @@ static void usage(void)
 "  tiocsti TEXT              type TEXT into the terminal on stdin\n"
 "  mcast-join GROUP          IP_ADD_MEMBERSHIP/IPV6_JOIN_GROUP, MCAST_JOIN_GROUP\n"
 "  abi32 FAMILY              socket() via int 0x80 (i386) and x32\n"
+"  join-group IF GROUP       join a group (--v6, --via uring, --send add|mcast|\n"
+"                            source|msfilter|v4-on-v6|anycast), held --timeout\n"
+"  sniff IF                  groups named by IGMP/MLD reports on IF (--timeout)\n"
+"  hold-many N HOST PORT --go FILE   N TCP connects held until FILE exists\n"
+"  proxy-standin IP:PORT MAX_FDS     greets and holds; full at MAX_FDS\n"
 "  serve --name N [--listen IP:PORT]... [--udp IP:PORT]... [--unix PATH]\n"
 "        [--group MCAST --dev IF]   HELLO/ECHO servers, arrivals logged\n"
 "socket options: --v6 --bind IP[:PORT] --mark N --bindtodevice IF\n"

@@ -2,6 +2,7 @@
 /* netfence attach / detach: put a cgroup under policy, and take it off. */
 #include <errno.h>
 #include <getopt.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include "parse.h"
 #include "policy.h"
 #include "resolve.h"
+#include "veth.h"
 
 const char attach_usage[] =
 	"Usage: netfence attach --cgroup PATH|--pid PID --proxy IP:PORT [OPTIONS]\n"
@@ -44,6 +46,13 @@ const char attach_usage[] =
 	"                           host's, governed like the host gateway (host)\n"
 	"  --log-allowed            verdict events for allowed connections too (refusals\n"
 	"                           always have one; see 'netfence events')\n"
+	"  --max-connections N      redirected connections the cgroup may hold open at once\n"
+	"                           (default: 256; 0: no limit); more are refused (EPERM)\n"
+	"  --veth IFNAME            the host side of the agent's veth (its own network\n"
+	"                           namespace): every frame it sends is checked there too\n"
+	"  --allow-raw-sockets      attach even where packet sockets cannot be refused and\n"
+	"                           a process of the cgroup in this network namespace holds\n"
+	"                           CAP_NET_RAW\n"
 	"\n"
 	"SPEC: comma-separated ports and ranges N-M, each 1-65535. Dangerous ports\n"
 	"(22, 23, 25, 3306, 5432, 6379, ...) are never redirected nor allowed.\n";
@@ -201,6 +210,9 @@ static void print_attached(const struct cgroup_ref *cg,
 			json_object_end(j);
 		}
 		json_array_end(j);
+		json_kv_uint(j, "max_connections", pol->pol.max_conns);
+		json_kv_bool(j, "bpf_lsm", !res->no_lsm);
+		json_kv_str(j, "veth_filter", res->veth_mode);
 		json_object_end(j);
 		json_end(j);
 		return;
@@ -220,13 +232,25 @@ static void print_attached(const struct cgroup_ref *cg,
 				 desc, sizeof(desc));
 		printf("  host gateway %s\n", desc);
 	}
+	if (res->veth_mode)
+		printf("packet filter on the agent's veth (%s)\n", res->veth_mode);
 }
 
 #define OPT_HOSTS_FILE 0x400
+#define OPT_VETH 0x401
+#define OPT_ALLOW_RAW 0x402
+
+/* attach's own flags */
+struct attach_extra {
+	const char *hosts_file;
+	const char *veth;
+	int veth_ifindex;
+	bool allow_raw;
+};
 
 static int attach_other(void *ctx, int id, const char *arg, char **argv)
 {
-	const char **hosts_file = ctx;
+	struct attach_extra *x = ctx;
 
 	(void)argv;
 	if (id == 'h') {
@@ -234,7 +258,7 @@ static int attach_other(void *ctx, int id, const char *arg, char **argv)
 		return -1;
 	}
 	if (id == OPT_HOSTS_FILE) {
-		if (*hosts_file) {
+		if (x->hosts_file) {
 			p_err("--hosts-file given twice");
 			return EXIT_USAGE;
 		}
@@ -242,10 +266,64 @@ static int attach_other(void *ctx, int id, const char *arg, char **argv)
 			p_err("--hosts-file '%s': %s", arg, strerror(errno));
 			return EXIT_USAGE;
 		}
-		*hosts_file = arg;
+		x->hosts_file = arg;
+		return 0;
+	}
+	if (id == OPT_VETH) {
+		if (x->veth) {
+			p_err("--veth given twice");
+			return EXIT_USAGE;
+		}
+		x->veth = arg;
+		if (!*arg || strlen(arg) >= IF_NAMESIZE || strchr(arg, '/')) {
+			p_err("--veth '%s': not an interface name", arg);
+			return EXIT_USAGE;
+		}
+		x->veth_ifindex = (int)if_nametoindex(arg);
+		if (!x->veth_ifindex) {
+			p_err("--veth '%s': no such interface in this network namespace",
+			      arg);
+			return EXIT_USAGE;
+		}
+		return 0;
+	}
+	if (id == OPT_ALLOW_RAW) {
+		x->allow_raw = true;
 		return 0;
 	}
 	return EXIT_USAGE;
+}
+
+/*
+ * --veth: the agent's own IPv4 addresses, the only sources its frames may
+ * have, learnt in the network namespace of --pid or of the cgroup's first
+ * process. Returns 0 or an exit status (error reported).
+ */
+static int learn_agent_addrs(const struct attach_extra *x, int pid,
+			     const struct cgroup_ref *cg, struct policy *pol)
+{
+	int n;
+
+	if (!pid)
+		pid = cgroup_first_pid(cg->path);
+	if (pid <= 0) {
+		p_err("--veth '%s': no process in %s to learn the agent's addresses from (start the agent first, or give --pid)",
+		      x->veth, cg->path);
+		return EXIT_USAGE;
+	}
+	if (!netns_differs(pid)) {
+		p_err("--veth '%s': the agent (process %d) shares this network namespace: a filter on a veth would not see its frames",
+		      x->veth, pid);
+		return EXIT_USAGE;
+	}
+	n = netns_addrs(pid, pol->pol.agent_addrs, NF_MAX_AGENT_ADDRS);
+	if (n <= 0) {
+		p_err("--veth '%s': %s in the network namespace of process %d",
+		      x->veth, n ? strerror(-n) : "no IPv4 address", pid);
+		return EXIT_FAIL;
+	}
+	pol->pol.nr_agent_addrs = (uint32_t)n;
+	return EXIT_OK;
 }
 
 /*
@@ -274,10 +352,12 @@ static const char *agent_hosts(const char *hosts_file, int pid,
 int do_attach(int argc, char **argv)
 {
 	struct cgroup_ref cg = { .fd = -1 }, proxy_cg = { .fd = -1 };
-	struct option longopts[OPT_POLICY_END - OPT_CGROUP + 3];
+	struct option longopts[OPT_POLICY_END - OPT_CGROUP + 5];
+	struct attach_extra x = { 0 };
+	struct enforce_opts eo = { 0 };
 	char err[1024], cgbuf[CGROUP_PATH_MAX], pcgbuf[CGROUP_PATH_MAX];
 	char hostsbuf[64];
-	const char *cgpath, *pcgpath, *hosts_file = NULL;
+	const char *cgpath, *pcgpath;
 	struct attach_result res = { 0 };
 	struct policy pol = { 0 };
 	struct policy_opts o;
@@ -290,10 +370,12 @@ int do_attach(int argc, char **argv)
 	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
 	longopts[n++] = (struct option){ "hosts-file", required_argument, NULL,
 					 OPT_HOSTS_FILE };
+	longopts[n++] = (struct option){ "veth", required_argument, NULL, OPT_VETH };
+	longopts[n++] = (struct option){ "allow-raw-sockets", no_argument, NULL,
+					 OPT_ALLOW_RAW };
 	longopts[n] = (struct option){ 0 };
 
-	ret = policy_parse_args(&o, argc, argv, longopts, attach_other,
-				&hosts_file);
+	ret = policy_parse_args(&o, argc, argv, longopts, attach_other, &x);
 	if (ret) {
 		ret = ret < 0 ? EXIT_OK : ret;
 		goto out;
@@ -312,7 +394,7 @@ int do_attach(int argc, char **argv)
 		p_err("--cgroup PATH (or --pid PID) is required");
 		goto out;
 	}
-	o.agent_hosts_path = agent_hosts(hosts_file, o.pid, cgpath, hostsbuf,
+	o.agent_hosts_path = agent_hosts(x.hosts_file, o.pid, cgpath, hostsbuf,
 					 sizeof(hostsbuf));
 	if (policy_build(&o, &pol, err, sizeof(err))) {
 		if (!o.agent_hosts_path && !strncmp(err, "--host-gateway", 14))
@@ -355,8 +437,16 @@ int do_attach(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (enforce_attach(&cg, pcgpath ? &proxy_cg : NULL, &pol, o.pid, &res,
-			   err, sizeof(err))) {
+	if (x.veth) {
+		ret = learn_agent_addrs(&x, o.pid, &cg, &pol);
+		if (ret)
+			goto out;
+	}
+	eo.veth_ifindex = x.veth_ifindex;
+	eo.veth_name = x.veth;
+	eo.allow_raw = x.allow_raw;
+	if (enforce_attach_opts(&cg, pcgpath ? &proxy_cg : NULL, &pol, o.pid, &eo,
+				&res, err, sizeof(err))) {
 		/* a missing kernel feature is said as `netfence check` says it */
 		check_report_failure(0, err);
 		ret = EXIT_FAIL;

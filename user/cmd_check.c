@@ -94,8 +94,9 @@ static const struct feature_info prog_info[] = {
 	{ BPF_PROG_TYPE_CGROUP_SOCK, "refusing sockets that are not plain TCP or UDP", "4.10" },
 	{ BPF_PROG_TYPE_SOCK_OPS, "recording where a redirected connection was going", "4.13" },
 	{ BPF_PROG_TYPE_CGROUP_SOCK_ADDR, "connect, sendmsg and getpeername verdicts", "4.17" },
-	{ BPF_PROG_TYPE_CGROUP_SOCKOPT, "answering the proxy's SO_ORIGINAL_DST", "5.3" },
+	{ BPF_PROG_TYPE_CGROUP_SOCKOPT, "SO_ORIGINAL_DST answers, multicast joins refused", "5.3" },
 	{ BPF_PROG_TYPE_LSM, "refusing sockets of other address families", "5.7" },
+	{ BPF_PROG_TYPE_SCHED_CLS, "the packet filter on an agent's veth (attach --veth)", "4.1" },
 };
 
 static const struct feature_info attach_info[] = {
@@ -107,6 +108,8 @@ static const struct feature_info attach_info[] = {
 	{ BPF_CGROUP_UDP4_SENDMSG, "unconnected UDP sends (IPv4)", "4.18" },
 	{ BPF_CGROUP_UDP6_SENDMSG, "unconnected UDP sends (IPv6)", "4.18" },
 	{ BPF_CGROUP_GETSOCKOPT, "SO_ORIGINAL_DST answers on the proxy's cgroup", "5.3" },
+	{ BPF_CGROUP_SETSOCKOPT, "multicast group joins refused", "5.3" },
+	{ BPF_CGROUP_INET_SOCK_RELEASE, "redirected connections counted until closed (--max-connections)", "5.9" },
 	{ BPF_CGROUP_INET4_GETPEERNAME, "getpeername() of redirected IPv4 sockets", "5.8" },
 	{ BPF_CGROUP_INET6_GETPEERNAME, "getpeername() of redirected IPv6 sockets", "5.8" },
 	{ BPF_CGROUP_UDP4_RECVMSG, "DNS filter replies shown from the resolver asked (IPv4)", "5.2" },
@@ -1117,8 +1120,10 @@ static void probe_attach_types(struct check_ctx *c, const struct obj_types *t)
 		int prog, link;
 
 		/* LSM programs need a kernel function's BTF id: the object
-		 * probe below loads and attaches the real one */
-		if (optional_prog_type(t->attach[i].prog))
+		 * probe below loads and attaches the real one; the veth
+		 * filter is no cgroup hook (probe_veth) */
+		if (optional_prog_type(t->attach[i].prog) ||
+		    t->attach[i].prog == BPF_PROG_TYPE_SCHED_CLS)
 			continue;
 		snprintf(name, sizeof(name), "attach_%s", ats);
 		snprintf(title, sizeof(title), "%s hook", t->attach[i].sec);
@@ -1400,7 +1405,8 @@ static void probe_object(struct check_ctx *c)
 		bool optional = optional_prog_type(bpf_program__type(prog));
 		int i;
 
-		if (!bpf_program__autoload(prog))
+		if (!bpf_program__autoload(prog) ||
+		    bpf_program__type(prog) == BPF_PROG_TYPE_SCHED_CLS)
 			continue;
 		link = bpf_program__attach_cgroup(prog, c->cg_fd);
 		ret = link ? 0 : -errno;
@@ -1446,6 +1452,43 @@ static void probe_object(struct check_ctx *c)
 	netfence_bpf__destroy(skel);
 }
 
+/*
+ * The veth filter (attach --veth): a tcx link where the kernel has tcx (an
+ * attach to ifindex 0 fails with ENODEV there, EINVAL before 6.6), else a
+ * tc clsact filter. Nothing is attached anywhere.
+ */
+static void probe_veth(struct check_ctx *c)
+{
+	struct probe *p = probe_add(c->r, false, "veth_filter",
+				    "packet filter on an agent's veth");
+	int prog, link;
+
+	if (!c->can_bpf) {
+		probe_set(p, PROBE_UNCHECKED, "%s", c->why_not);
+		return;
+	}
+	prog = load_tiny(BPF_PROG_TYPE_SCHED_CLS, 0, 0);
+	if (prog < 0) {
+		probe_set(p, PROBE_WARNING,
+			  "tc programs do not load (%s): attach --veth cannot filter an "
+			  "agent's frames", strerror(-prog));
+		return;
+	}
+	link = bpf_link_create(prog, 0, 46 /* BPF_TCX_INGRESS */, NULL);
+	if (link >= 0)
+		close(link);
+	if (link < 0 && errno == ENODEV)
+		probe_set(p, PROBE_PRESENT,
+			  "tcx links (Linux 6.6+): attach --veth pins the filter with the "
+			  "policy; every frame of the agent's namespace is checked on the "
+			  "host side");
+	else
+		probe_set(p, PROBE_PRESENT,
+			  "tc clsact filters (no tcx before Linux 6.6): attach --veth "
+			  "records the filter with the policy and detach removes it");
+	close(prog);
+}
+
 static void probe_bpf(struct check_ctx *c)
 {
 	struct netfence_bpf *skel = netfence_bpf__open();
@@ -1469,6 +1512,7 @@ static void probe_bpf(struct check_ctx *c)
 	probe_attach_types(c, &t);
 	probe_hooks_fire(c);
 	probe_object(c);
+	probe_veth(c);
 	cgroup_remove(c);
 }
 

@@ -73,6 +73,7 @@ static void json_policy(struct json *j, const struct policy_state *ps)
 	if (p->flags & NF_F_DNS_PROXY)
 		format_endpoint4(p->dns_proxy_addr, p->dns_proxy_port, buf);
 	json_kv_str(j, "dns_proxy", p->flags & NF_F_DNS_PROXY ? buf : NULL);
+	json_kv_uint(j, "max_connections", p->max_conns);
 	json_kv_uint(j, "bypass_entries", ps->n_bypass);
 	json_key(j, "bypass");
 	json_array_begin(j);
@@ -130,6 +131,19 @@ static int show_json(const struct policy_state *ps, struct json *j)
 	json_kv_uint(j, "updated_at", ps->meta.updated_at);
 	json_kv_int(j, "links", ps->links);
 	json_kv_int(j, "links_attached", ps->links_attached);
+	json_kv_uint(j, "connections", ps->conns);
+	json_kv_bool(j, "bpf_lsm", !(ps->meta.flags & NF_META_NO_LSM));
+	json_kv_bool(j, "raw_sockets_accepted", ps->meta.flags & NF_META_RAW_ACCEPTED);
+	json_key(j, "veth_filter");
+	if (ps->meta.veth_mode == NF_VETH_NONE) {
+		json_null(j);
+	} else {
+		json_object_begin(j);
+		json_kv_str(j, "interface", ps->meta.veth_name);
+		json_kv_uint(j, "ifindex", ps->meta.veth_ifindex);
+		json_kv_str(j, "state", ps->veth);
+		json_object_end(j);
+	}
 	json_policy(j, ps);
 	json_key(j, "counters");
 	json_object_begin(j);
@@ -198,10 +212,25 @@ static int show_text(const struct policy_state *ps)
 					 ps->n_bypass, buf, sizeof(buf));
 			printf("  host gateway %s\n", buf);
 		}
+		printf("  redirected connections: %" PRIu64 " open, ", ps->conns);
+		if (p->max_conns)
+			printf("at most %u\n", p->max_conns);
+		else
+			printf("no limit\n");
 	}
 	if (ps->meta.proxy_cgroup_path[0])
 		printf("  SO_ORIGINAL_DST responder on %s\n",
 		       ps->meta.proxy_cgroup_path);
+	if (ps->meta.veth_mode != NF_VETH_NONE)
+		printf("  packet filter on the agent's veth %s (ifindex %u): %s\n",
+		       ps->meta.veth_name, ps->meta.veth_ifindex, ps->veth);
+	if (ps->meta.flags & NF_META_NO_LSM)
+		printf("  packet sockets: not refused (no BPF LSM hook)%s\n",
+		       ps->meta.veth_mode != NF_VETH_NONE ?
+			       "; their frames are checked on the veth" :
+		       ps->meta.flags & NF_META_RAW_ACCEPTED ?
+			       "; accepted with --allow-raw-sockets" :
+			       "; no process had CAP_NET_RAW at attach");
 	printf("  counters:");
 	for (int s = 0; s < NF_STAT_MAX; s++) {
 		if (ps->stats[s])

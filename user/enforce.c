@@ -21,12 +21,13 @@
 #include "enforce.h"
 #include "log.h"
 #include "netfence.skel.h"
+#include "veth.h"
 
 #define err_set(...) snprintf(err, errlen, __VA_ARGS__)
 
 /* Pinned objects of one policy directory. */
 static const char *const map_pins[] = { "state", "policy", "bypass", "stats",
-					"meta", "events" };
+					"meta", "events", "conns" };
 
 /*
  * Agent-side links, in the order they are attached: the ones that decide
@@ -37,7 +38,8 @@ static const char *const agent_links[] = { "egress",	   "connect4",
 					   "sendmsg6",	   "sockops_orig",
 					   "sock_create",  "getpeername4",
 					   "getpeername6", "recvmsg4",
-					   "recvmsg6",	   "dns_reply" };
+					   "recvmsg6",	   "dns_reply",
+					   "mcast_join",   "sock_release" };
 #define N_AGENT_LINKS (sizeof(agent_links) / sizeof(agent_links[0]))
 /* Optional: refuses non-inet families where the BPF LSM is active. */
 #define LSM_LINK "socket_create"
@@ -61,8 +63,11 @@ static const char *const stat_names[NF_STAT_MAX] = {
 	[NF_STAT_DENY_NORECORD] = "deny_norecord",
 	[NF_STAT_DENY_PROTO] = "deny_proto",
 	[NF_STAT_DENY_SOCKET] = "deny_socket",
+	[NF_STAT_DENY_MCAST] = "deny_multicast",
+	[NF_STAT_DENY_CONNLIMIT] = "deny_connlimit",
 	[NF_STAT_SKB_DROP] = "packet_drop",
 	[NF_STAT_DNS_REFUSED] = "dns_refused",
+	[NF_STAT_VETH_DROP] = "veth_drop",
 	[NF_STAT_ORIG_STORED] = "orig_stored",
 	[NF_STAT_ORIG_STORE_FAIL] = "orig_store_fail",
 	[NF_STAT_ORIG_HIT] = "orig_hit",
@@ -271,6 +276,21 @@ static void remove_dir(const char *dir)
 	rmdir(dir);
 }
 
+/* A policy directory: its tc filter first (if any), then its pins. */
+static void remove_policy_dir(const char *dir)
+{
+	struct nf_meta m;
+	uint32_t zero = 0;
+	int fd = obj_get(dir, "meta");
+
+	if (fd >= 0) {
+		if (!bpf_map_lookup_elem(fd, &zero, &m))
+			veth_detach(&m);
+		close(fd);
+	}
+	remove_dir(dir);
+}
+
 /*
  * Removes policy directories an attach killed right after its mkdir left
  * (no record pinned yet: nothing says whose they are, nothing is attached),
@@ -354,9 +374,46 @@ static struct netfence_bpf *open_and_load(const struct bpf_object_open_opts *opt
 	return NULL;
 }
 
+/*
+ * No BPF LSM hook: packet sockets of the cgroup are not refused. With a veth
+ * filter their frames are checked on the host side; without one, a process
+ * of the cgroup that shares our network namespace and holds CAP_NET_RAW
+ * could write any frame on the host's interfaces: refused unless the user
+ * accepts it. Said on stderr either way.
+ */
+static int raw_rule(const struct cgroup_ref *cg, const struct enforce_opts *eo,
+		    struct nf_meta *meta, char *err, size_t errlen)
+{
+	int pid;
+
+	meta->flags |= NF_META_NO_LSM;
+	if (eo->caller_drops_raw)
+		return 0;
+	if (eo->veth_ifindex) {
+		pr_warn("netfence: the BPF LSM hook is unavailable: packet sockets are not refused; their frames are checked on the agent's veth");
+		return 0;
+	}
+	pid = cgroup_raw_capable(cg->path, true);
+	if (pid > 0 && !eo->allow_raw) {
+		err_set("process %d in %s holds CAP_NET_RAW in the host's network namespace and the BPF LSM hook is unavailable: its packet sockets would bypass the policy (drop CAP_NET_RAW, or pass --allow-raw-sockets to accept it)",
+			pid, cg->path);
+		return -EPERM;
+	}
+	pr_warn("netfence: the BPF LSM hook is unavailable: packet, vsock and other non-inet sockets are not refused (a process with CAP_NET_RAW writes any frame; see --veth and --allow-raw-sockets)");
+	if (pid > 0 || eo->allow_raw)
+		meta->flags |= NF_META_RAW_ACCEPTED;
+	if (!pid)
+		pid = cgroup_raw_capable(cg->path, false);
+	if (pid > 0 && !(meta->flags & NF_META_RAW_ACCEPTED))
+		pr_warn("netfence: process %d in %s holds CAP_NET_RAW in its own network namespace: give --veth with the host side of its veth to check its frames",
+			pid, cg->path);
+	return 0;
+}
+
 static int attach_new(const struct cgroup_ref *cg,
 		      const struct cgroup_ref *proxy_cg, const struct policy *pol,
-		      int pid, struct attach_result *res, char *err, size_t errlen)
+		      int pid, const struct enforce_opts *eo,
+		      struct attach_result *res, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_root());
 	struct bpf_program *progs[N_AGENT_LINKS];
@@ -368,9 +425,11 @@ static int attach_new(const struct cgroup_ref *cg,
 	size_t i;
 	int ret;
 
+	bool lsm = false;
+
 	policy_dir(tmp, sizeof(tmp), cg->id, true);
 	policy_dir(dir, sizeof(dir), cg->id, false);
-	remove_dir(tmp);	/* left by a killed attach: gate closed */
+	remove_policy_dir(tmp);	/* left by a killed attach: gate closed */
 
 	skel = open_and_load(&opts, &ret);
 	if (!skel) {
@@ -400,7 +459,8 @@ static int attach_new(const struct cgroup_ref *cg,
 	{
 		struct bpf_map *maps[] = { skel->maps.state, skel->maps.policy,
 					   skel->maps.bypass, skel->maps.stats,
-					   skel->maps.meta, skel->maps.events };
+					   skel->maps.meta, skel->maps.events,
+					   skel->maps.conns };
 
 		for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
 			snprintf(path, sizeof(path), "%s/%s", tmp, map_pins[i]);
@@ -434,6 +494,8 @@ static int attach_new(const struct cgroup_ref *cg,
 	progs[9] = skel->progs.recvmsg4;
 	progs[10] = skel->progs.recvmsg6;
 	progs[11] = skel->progs.dns_reply;
+	progs[12] = skel->progs.mcast_join;
+	progs[13] = skel->progs.sock_release;
 	for (i = 0; i < N_AGENT_LINKS; i++) {
 		links[i] = bpf_program__attach_cgroup(progs[i], cg->fd);
 		if (!links[i]) {
@@ -449,11 +511,28 @@ static int attach_new(const struct cgroup_ref *cg,
 	if (bpf_program__autoload(skel->progs.socket_create)) {
 		links[i] = bpf_program__attach_cgroup(skel->progs.socket_create,
 						      cg->fd);
-		if (!links[i] ||
-		    pin_link(links[i], tmp, LSM_LINK, err, errlen))
-			pr_warn("netfence: the BPF LSM hook is unavailable: packet, vsock and other non-inet sockets are not refused (%s)",
-				strerror(errno));
+		if (links[i] && !pin_link(links[i], tmp, LSM_LINK, err, errlen))
+			lsm = true;
 		i++;
+	}
+	if (!lsm) {
+		ret = raw_rule(cg, eo, &meta, err, errlen);
+		if (ret)
+			goto out_rm;
+	}
+	if (eo->veth_ifindex) {
+		snprintf(meta.veth_name, sizeof(meta.veth_name), "%s",
+			 eo->veth_name ? eo->veth_name : "");
+		ret = veth_attach(bpf_program__fd(skel->progs.veth_ingress),
+				  eo->veth_ifindex, tmp, &meta, err, errlen);
+		if (ret)
+			goto out_rm;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.meta), &zero, &meta,
+				BPF_ANY)) {
+		ret = -errno;
+		err_set("cannot write the policy record: %s", strerror(errno));
+		goto out_rm;
 	}
 	if (proxy_cg) {
 		links[i] = bpf_program__attach_cgroup(skel->progs.orig_dst,
@@ -478,14 +557,18 @@ static int attach_new(const struct cgroup_ref *cg,
 	ret = write_state(bpf_map__fd(skel->maps.state), 1);
 	if (ret) {
 		err_set("cannot enable the policy: %s", strerror(-ret));
-		remove_dir(dir);
+		remove_policy_dir(dir);
 		goto out;
 	}
 	res->replaced = false;
 	res->generation = meta.generation;
+	res->no_lsm = !lsm;
+	res->veth_mode = meta.veth_mode == NF_VETH_TCX ? "tcx" :
+			 meta.veth_mode == NF_VETH_TC ? "tc" : NULL;
 	goto out;
 
 out_rm:
+	veth_detach(&meta);
 	remove_dir(tmp);
 out:
 	for (i = 0; i < N_AGENT_LINKS + 2; i++)
@@ -567,14 +650,16 @@ static bool dir_complete(const char *dir)
 }
 
 static int attach_replace(const char *dir, const struct cgroup_ref *proxy_cg,
-			  const struct cgroup_ref *cg, const struct policy *pol,
-			  int pid, struct attach_result *res, char *err,
-			  size_t errlen)
+			  const struct cgroup_ref *cg, const struct policy *pol_in,
+			  int pid, const struct enforce_opts *eo,
+			  struct attach_result *res, char *err, size_t errlen)
 {
 	int state_fd, policy_fd, bypass_fd, meta_fd, ret;
+	struct policy polbuf = *pol_in, *pol = &polbuf;
 	char link[PATH_MAX];
 	struct nf_meta meta;
 	uint32_t state, next, zero = 0;
+	bool lsm;
 
 	state_fd = obj_get(dir, "state");
 	policy_fd = obj_get(dir, "policy");
@@ -591,6 +676,35 @@ static int attach_replace(const char *dir, const struct cgroup_ref *proxy_cg,
 	if (ret) {
 		err_set("cannot read the policy in %s: %s", dir, strerror(-ret));
 		goto out;
+	}
+	snprintf(link, sizeof(link), "%s/link_%s", dir, LSM_LINK);
+	lsm = !access(link, F_OK);
+	if (eo->veth_ifindex && (meta.veth_mode == NF_VETH_NONE ||
+				 meta.veth_ifindex != (uint32_t)eo->veth_ifindex)) {
+		ret = -EEXIST;
+		err_set("%s has a policy %s: detach it, then attach with --veth",
+			cg->path, meta.veth_mode == NF_VETH_NONE ?
+			"without a veth filter" : "with a filter on another veth");
+		goto out;
+	}
+	if (!lsm && meta.veth_mode == NF_VETH_NONE) {
+		struct enforce_opts none = *eo;
+
+		ret = raw_rule(cg, &none, &meta, err, errlen);
+		if (ret)
+			goto out;
+	}
+	if (meta.veth_mode != NF_VETH_NONE && !pol->pol.nr_agent_addrs &&
+	    state != NF_GATE_CLOSED && state <= NF_GENERATIONS) {
+		/* the agent's addresses learnt at the first attach */
+		struct nf_policy cur;
+		uint32_t slot = state - 1;
+
+		if (!bpf_map_lookup_elem(policy_fd, &slot, &cur)) {
+			pol->pol.nr_agent_addrs = cur.nr_agent_addrs;
+			memcpy(pol->pol.agent_addrs, cur.agent_addrs,
+			       sizeof(cur.agent_addrs));
+		}
 	}
 	/* the slot not in force; a closed gate (killed attach) takes slot 0 */
 	next = state == 1 ? 2 : 1;
@@ -613,6 +727,9 @@ static int attach_replace(const char *dir, const struct cgroup_ref *proxy_cg,
 	bpf_map_update_elem(meta_fd, &zero, &meta, BPF_ANY);
 	res->replaced = true;
 	res->generation = meta.generation;
+	res->no_lsm = !lsm;
+	res->veth_mode = meta.veth_mode == NF_VETH_TCX ? "tcx" :
+			 meta.veth_mode == NF_VETH_TC ? "tc" : NULL;
 out:
 	if (state_fd >= 0)
 		close(state_fd);
@@ -629,6 +746,17 @@ int enforce_attach(const struct cgroup_ref *cg, const struct cgroup_ref *proxy_c
 		   const struct policy *pol, int pid, struct attach_result *res,
 		   char *err, size_t errlen)
 {
+	/* run: its command is started later, without CAP_NET_RAW */
+	struct enforce_opts eo = { .caller_drops_raw = true };
+
+	return enforce_attach_opts(cg, proxy_cg, pol, pid, &eo, res, err, errlen);
+}
+
+int enforce_attach_opts(const struct cgroup_ref *cg,
+			const struct cgroup_ref *proxy_cg, const struct policy *pol,
+			int pid, const struct enforce_opts *eo,
+			struct attach_result *res, char *err, size_t errlen)
+{
 	char dir[PATH_MAX];
 	int lock, ret;
 
@@ -637,10 +765,11 @@ int enforce_attach(const struct cgroup_ref *cg, const struct cgroup_ref *proxy_c
 		return lock;
 	policy_dir(dir, sizeof(dir), cg->id, false);
 	if (!access(dir, F_OK) && dir_complete(dir)) {
-		ret = attach_replace(dir, proxy_cg, cg, pol, pid, res, err, errlen);
+		ret = attach_replace(dir, proxy_cg, cg, pol, pid, eo, res, err,
+				     errlen);
 	} else {
-		remove_dir(dir);	/* incomplete leftovers */
-		ret = attach_new(cg, proxy_cg, pol, pid, res, err, errlen);
+		remove_policy_dir(dir);	/* incomplete leftovers */
+		ret = attach_new(cg, proxy_cg, pol, pid, eo, res, err, errlen);
 	}
 	unlock_root(lock);
 	return ret;
@@ -710,9 +839,9 @@ int enforce_detach(uint64_t cgroup_id, const char *path, char *err,
 		write_state(state_fd, NF_GATE_CLOSED);
 		close(state_fd);
 	}
-	remove_dir(dir);
+	remove_policy_dir(dir);
 	if (have_tmp)
-		remove_dir(tmp);
+		remove_policy_dir(tmp);
 	if (!access(dir, F_OK)) {
 		err_set("cannot remove %s", dir);
 		ret = -EBUSY;
@@ -836,12 +965,22 @@ static int read_policy(const char *name, struct policy_state *ps)
 		sum_stats(fd, ps->stats);
 		close(fd);
 	}
+	fd = obj_get(dir, "conns");
+	if (fd >= 0) {
+		bpf_map_lookup_elem(fd, &zero, &ps->conns);
+		close(fd);
+	}
 	read_links(dir, ps);
 	if (ps->meta.cgroup_path[0] && !stat(ps->meta.cgroup_path, &st)) {
 		ps->cgroup_exists = true;
 		/* on cgroup2 (kernfs) the inode number is the cgroup id */
 		ps->current_id = st.st_ino;
 		ps->cgroup_replaced = st.st_ino != ps->meta.cgroup_id;
+	}
+	if (ps->meta.veth_mode != NF_VETH_NONE) {
+		ps->veth = veth_state(&ps->meta, dir);
+		if (!ps->veth)
+			ps->veth = "gone";
 	}
 	return 0;
 }

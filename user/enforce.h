@@ -27,15 +27,40 @@
 struct attach_result {
 	bool replaced;		/* the cgroup had a policy; it was swapped */
 	uint32_t generation;	/* policies written for this cgroup so far */
+	bool no_lsm;		/* the BPF LSM hook is not attached */
+	const char *veth_mode;	/* "tcx", "tc", or NULL: no veth filter */
+};
+
+/* What attach does besides the cgroup hooks. */
+struct enforce_opts {
+	int veth_ifindex;	/* --veth: host side of the agent's veth, 0: none */
+	const char *veth_name;	/* its name, for status */
+	bool allow_raw;		/* --allow-raw-sockets */
+	bool caller_drops_raw;	/* run: the command has no CAP_NET_RAW */
 };
 
 /* The pin root in force (NETFENCE_PIN_ROOT overrides, for tests). */
 const char *pin_root(void);
 
-/* pid: the --pid the cgroup was named by (0: a path), kept for status. */
+/*
+ * pid: the --pid the cgroup was named by (0: a path), kept for status. For
+ * run: its command is started later and without CAP_NET_RAW.
+ */
 int enforce_attach(const struct cgroup_ref *cg, const struct cgroup_ref *proxy_cg,
 		   const struct policy *pol, int pid, struct attach_result *res,
 		   char *err, size_t errlen);
+
+/*
+ * The same, with a packet filter on the agent's veth (eo->veth_ifindex; the
+ * policy must hold the agent's addresses), and the raw-socket rule: where
+ * the BPF LSM hook cannot be attached and no veth filter is asked for, a
+ * process of the cgroup in our network namespace holding CAP_NET_RAW makes
+ * the attach fail (-EPERM, nothing pinned) unless eo->allow_raw.
+ */
+int enforce_attach_opts(const struct cgroup_ref *cg,
+			const struct cgroup_ref *proxy_cg, const struct policy *pol,
+			int pid, const struct enforce_opts *eo,
+			struct attach_result *res, char *err, size_t errlen);
 
 /*
  * Removes everything attach made for the cgroup with this id (or, when the
@@ -54,8 +79,10 @@ struct policy_state {
 	struct nf_bypass_key *bypass;	/* malloc'd */
 	size_t n_bypass;
 	uint64_t stats[NF_STAT_MAX];	/* summed over CPUs */
+	uint64_t conns;		/* redirected connections open now */
 	int links;		/* links pinned */
-	int links_attached;	/* of those, still attached to a cgroup */
+	int links_attached;	/* of those, still attached (cgroup or veth) */
+	const char *veth;	/* the veth filter: "tcx", "tc", "gone", or NULL */
 	bool cgroup_exists;
 	/*
 	 * The path exists but holds another cgroup (a new id: a restarted

@@ -29,6 +29,8 @@ static const char *hook_name(uint8_t hook)
 		return "packet";
 	case NF_HOOK_DNS:
 		return "dns";
+	case NF_HOOK_SETSOCKOPT:
+		return "setsockopt";
 	}
 	return "unknown";
 }
@@ -58,7 +60,7 @@ static void dest_str(const struct nf_event *e, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN];
 
-	if (e->hook == NF_HOOK_SOCKET) {
+	if (e->hook == NF_HOOK_SOCKET || e->hook == NF_HOOK_SETSOCKOPT) {
 		buf[0] = '\0';
 		return;
 	}
@@ -224,7 +226,12 @@ void event_print(FILE *f, const void *data, size_t len, bool json)
 		json_kv_str(j, "verdict", verdict);
 		json_kv_str(j, "reason", nf_stat_name((int)e->stat));
 		json_kv_str(j, "hook", hook_name(e->hook));
-		json_kv_str(j, "proto", proto);
+		if (e->hook == NF_HOOK_SETSOCKOPT) {
+			json_kv_uint(j, "level", e->proto);
+			json_kv_uint(j, "optname", e->type);
+		} else {
+			json_kv_str(j, "proto", proto);
+		}
 		json_kv_uint(j, "family", e->family);
 		if (e->hook == NF_HOOK_SOCKET)
 			json_kv_uint(j, "type", e->type);
@@ -249,6 +256,10 @@ void event_print(FILE *f, const void *data, size_t len, bool json)
 			verdict, hook_name(e->hook), proto, dest,
 			nf_stat_name((int)e->stat), name, qtype, e->tgid, e->uid,
 			comm);
+	else if (e->hook == NF_HOOK_SETSOCKOPT)
+		fprintf(f, "%s setsockopt family %u level %u optname %u (%s) pid %u uid %u %s\n",
+			verdict, e->family, e->proto, e->type,
+			nf_stat_name((int)e->stat), e->tgid, e->uid, comm);
 	else if (e->hook == NF_HOOK_SOCKET)
 		fprintf(f, "%s %s socket family %u type %u proto %s (%s) pid %u uid %u %s\n",
 			verdict, hook_name(e->hook), e->family, e->type, proto,

@@ -30,6 +30,7 @@ const struct option policy_options[] = {
 	{ "proxy-pid", required_argument, NULL, OPT_PROXY_PID },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "dns-proxy", required_argument, NULL, OPT_DNS_PROXY },
+	{ "max-connections", required_argument, NULL, OPT_MAX_CONNS },
 	{ 0 },
 };
 
@@ -50,6 +51,7 @@ void policy_opts_init(struct policy_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->loopback = -1;
+	o->max_conns = -1;
 	o->hosts_path = "/etc/hosts";
 	o->resolv_path = "/etc/resolv.conf";
 }
@@ -152,6 +154,22 @@ int policy_opt_set(struct policy_opts *o, int id, const char *arg, char *err,
 	case OPT_CONFIG:
 		o->config = arg;
 		return 0;
+	case OPT_MAX_CONNS: {
+		char *end;
+		long v;
+
+		errno = 0;
+		v = strtol(arg, &end, 10);
+		if (errno || *end || arg[0] < '0' || arg[0] > '9' || v < 0 ||
+		    v > MAX_CONNS_LIMIT) {
+			snprintf(err, errlen,
+				 "%s '%s': expected a number of connections, 0-%u (0: no limit)",
+				 name, arg, MAX_CONNS_LIMIT);
+			return -EINVAL;
+		}
+		o->max_conns = v;
+		return 0;
+	}
 	case OPT_HOST_GATEWAY:
 		o->host_gateway = arg;
 		return 0;
@@ -501,6 +519,8 @@ int policy_build(const struct policy_opts *o, struct policy *out, char *err,
 		p->dns_proxy_addr = o->dns_proxy.addr;
 		p->dns_proxy_port = o->dns_proxy.port;
 	}
+	p->max_conns = o->max_conns < 0 ? NF_DEFAULT_MAX_CONNS :
+					   (uint32_t)o->max_conns;
 	if (o->fwd_proxy.set) {
 		p->flags |= NF_F_FWD_PROXY;
 		p->fwd_proxy_addr = o->fwd_proxy.addr;

@@ -19,6 +19,8 @@
 #define DEFAULT_HOST_PORTS	"80,443"
 #define DEFAULT_HOST_GATEWAY	"host.docker.internal"
 #define MAX_GATEWAYS		16
+/* the largest --max-connections (more than any proxy's descriptors) */
+#define MAX_CONNS_LIMIT		1048576
 /* the largest bypass map the loader builds: gateways x ports */
 #define MAX_BYPASS_ENTRIES	(1u << 20)
 
@@ -47,6 +49,7 @@ struct policy_opts {
 	const char *tls_ports;		/* --tls-ports */
 	int loopback;			/* enum nf_loopback, -1: not given */
 	bool log_allowed;		/* --log-allowed: events for allowed too */
+	long max_conns;			/* --max-connections, -1: not given */
 
 	/* where names and resolvers come from (tests inject their own) */
 	const char *agent_hosts_path;	/* the agent's own hosts file, first */
@@ -79,6 +82,7 @@ enum policy_opt {
 	OPT_PROXY_PID,
 	OPT_CONFIG,
 	OPT_DNS_PROXY,
+	OPT_MAX_CONNS,
 	OPT_POLICY_END,
 };
 

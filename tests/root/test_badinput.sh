@@ -197,6 +197,10 @@ bad "DNS server IPv6" 2 --dns-servers ::1 "${A[@]}" --proxy 10.9.8.1:3128 --dns-
 bad "DNS server 256.0.0.1" 2 --dns-servers 256.0.0.1 "${A[@]}" --proxy 10.9.8.1:3128 \
 	--dns-servers 256.0.0.1
 bad "loopback neither allow nor host" 2 --loopback maybe "${A[@]}" "${OKP[@]}" --loopback maybe
+for v in -1 +5 1048577 99999999999999999999 5x 0x10 " 5"; do
+	bad "max-connections '$v'" 2 --max-connections "'$v'" "${A[@]}" "${OKP[@]}" \
+		--max-connections "$v"
+done
 
 # --- flags --------------------------------------------------------------------
 bad "--proxy given twice" 2 --proxy "twice" "${A[@]}" "${OKP[@]}" --proxy 10.9.8.2:3128

@@ -808,8 +808,10 @@ echo "time: 4 at ${SECONDS}s"
 # The agent cgroup M goes to the strict stand-in proxy (stops on the first
 # failed lookup); the filler F redirects to ports where nothing listens, so
 # every record it stores is never read. Only M's policy answers lookups.
+# Both without a limit on open connections (--max-connections 0): the load
+# here is many connections at once on purpose.
 "$NETFENCE" attach --cgroup "$MCG" --proxy "$GW_IP:3140" --proxy-cgroup "$SPROXY_CG" \
-	--dns-servers "$GW_IP" --redirect-ports 80 >/dev/null
+	--dns-servers "$GW_IP" --redirect-ports 80 --max-connections 0 >/dev/null
 assert_eq "load: agent policy attached" "$?" 0
 MCG_ID=$(stat -c %i "$MCG")
 FCG_ID=$(stat -c %i "$FCG")
@@ -832,7 +834,7 @@ echo "time: 4a at ${SECONDS}s"
 # distinct 4-tuples than the map's 65,536 slots).
 for port in 4001 4002 4003 4004 4005 4006; do
 	"$NETFENCE" attach --cgroup "$FCG" --proxy "$GW_IP:$port" --dns-servers "$GW_IP" \
-		--redirect-ports 80 >/dev/null
+		--redirect-ports 80 --max-connections 0 >/dev/null
 	"$NFPROBE" -c "$FCG" -n "$AGENT_NS" storm --count 20000 "$ORIGIN1" 80 \
 		>"$TDIR/storm.$port" 2>&1
 done

@@ -115,6 +115,12 @@ static void test_bad_values_name_flag_and_value(void **state)
 		{ OPT_DNS_SERVERS, "::1", "--dns-servers '::1': " },
 		{ OPT_LOOPBACK, "open", "--loopback 'open': " },
 		{ OPT_CGROUP, "", "--cgroup '': " },
+		{ OPT_MAX_CONNS, "-1", "--max-connections '-1': " },
+		{ OPT_MAX_CONNS, "+5", "--max-connections '+5': " },
+		{ OPT_MAX_CONNS, "1048577", "--max-connections '1048577': " },
+		{ OPT_MAX_CONNS, "5x", "--max-connections '5x': " },
+		{ OPT_MAX_CONNS, " 5", "--max-connections ' 5': " },
+		{ OPT_MAX_CONNS, "99999999999999999999", "--max-connections '99999999999999999999': " },
 	};
 
 	(void)state;
@@ -188,7 +194,29 @@ static void test_defaults(void **state)
 	assert_int_equal(p.pol.resolvers[0], inet_addr("192.0.2.53"));
 	assert_int_equal(p.pol.resolvers[1], inet_addr("192.0.2.54"));
 	assert_int_equal(p.n_bypass, 0);
+	assert_int_equal(p.pol.max_conns, NF_DEFAULT_MAX_CONNS);
 	policy_free(&p);
+}
+
+static void test_max_connections(void **state)
+{
+	static const struct {
+		const char *value;
+		uint32_t want;
+	} cases[] = { { "0", 0 }, { "1", 1 }, { "512", 512 }, { "1048576", 1048576 } };
+	struct policy_opts o;
+	struct policy p;
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		opts(&o);
+		set_flags(&o, err, sizeof(err), OPT_PROXY, "10.0.0.1:3129",
+			  OPT_MAX_CONNS, cases[i].value, 0);
+		assert_int_equal(policy_build(&o, &p, err, sizeof(err)), 0);
+		assert_int_equal(p.pol.max_conns, cases[i].want);
+		policy_free(&p);
+	}
 }
 
 static void test_dangerous_ports_never_redirected(void **state)
@@ -435,6 +463,7 @@ int main(void)
 		cmocka_unit_test(test_missing_resolv_conf_allows_no_dns),
 		cmocka_unit_test(test_many_pairs),
 		cmocka_unit_test(test_config_file),
+		cmocka_unit_test(test_max_connections),
 		cmocka_unit_test(test_config_file_errors),
 	};
 
