@@ -36,6 +36,13 @@ static __always_inline bool is_loopback6(const __u32 *a)
 }
 
 /*
+ * Set by the loader: 0 where sock_release cannot load (socket storage in
+ * cgroup/sock programs needs Linux 5.12): nothing would uncount a socket,
+ * so nothing is counted and --max-connections is not enforced.
+ */
+const volatile __u32 count_conns = 1;
+
+/*
  * Remember where a redirected socket wanted to go, and count it among the
  * cgroup's open redirected connections (released in sock_release). Without a
  * record the proxy could not serve the connection, and over max_conns one
@@ -57,7 +64,7 @@ static __always_inline int record_orig(struct bpf_sock_addr *ctx,
 		return -1;
 	}
 	/* a socket connected again after a failure is counted once */
-	if (!(o->flags & NF_SK_COUNTED)) {
+	if (count_conns && !(o->flags & NF_SK_COUNTED)) {
 		/* no fetch (BPF ISA v1): a race at the limit refuses both */
 		__sync_fetch_and_add(n, 1);
 		if (d->max_conns && *n > d->max_conns) {

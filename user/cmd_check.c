@@ -1286,6 +1286,11 @@ static struct netfence_bpf *open_object(bool lsm)
 		if (!lsm && optional_prog_type(bpf_program__type(prog)))
 			bpf_program__set_autoload(prog, false);
 	}
+	/* as the loader does (enforce.c) */
+	if (!enforce_conn_count_supported()) {
+		bpf_program__set_autoload(skel->progs.sock_release, false);
+		skel->rodata->count_conns = 0;
+	}
 	return skel;
 }
 
@@ -1489,6 +1494,25 @@ static void probe_veth(struct check_ctx *c)
 	close(prog);
 }
 
+/* --max-connections needs sock_release, which needs socket storage. */
+static void probe_conn_count(struct check_ctx *c)
+{
+	struct probe *p = probe_add(c->r, false, "connection_count",
+				    "counting open redirected connections");
+
+	if (!c->can_bpf)
+		probe_set(p, PROBE_UNCHECKED, "%s", c->why_not);
+	else if (enforce_conn_count_supported())
+		probe_set(p, PROBE_PRESENT,
+			  "socket storage in cgroup/sock programs: --max-connections "
+			  "is enforced");
+	else
+		probe_set(p, PROBE_WARNING,
+			  "no socket storage in cgroup/sock programs (Linux 5.12+): "
+			  "netfence goes on without sock_release, and --max-connections "
+			  "is not enforced");
+}
+
 static void probe_bpf(struct check_ctx *c)
 {
 	struct netfence_bpf *skel = netfence_bpf__open();
@@ -1513,6 +1537,7 @@ static void probe_bpf(struct check_ctx *c)
 	probe_hooks_fire(c);
 	probe_object(c);
 	probe_veth(c);
+	probe_conn_count(c);
 	cgroup_remove(c);
 }
 

@@ -346,6 +346,22 @@ static int pin_link(struct bpf_link *link, const char *dir, const char *name,
  * Opens and loads the BPF object. The BPF LSM program is optional: when the
  * kernel cannot load it, load again without it.
  */
+/*
+ * sock_release keeps the count of open redirected connections: it needs
+ * socket storage in cgroup/sock programs (Linux 5.12+). Without it the
+ * object loads without that program and counts nothing.
+ */
+bool enforce_conn_count_supported(void)
+{
+	static int supported = -1;
+
+	if (supported < 0)
+		supported = libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK,
+						    BPF_FUNC_sk_storage_get,
+						    NULL) == 1;
+	return supported;
+}
+
 static struct netfence_bpf *open_and_load(const struct bpf_object_open_opts *opts,
 					  int *ret)
 {
@@ -362,6 +378,10 @@ static struct netfence_bpf *open_and_load(const struct bpf_object_open_opts *opt
 		}
 		if (!lsm)
 			bpf_program__set_autoload(skel->progs.socket_create, false);
+		if (!enforce_conn_count_supported()) {
+			bpf_program__set_autoload(skel->progs.sock_release, false);
+			skel->rodata->count_conns = 0;
+		}
 		*ret = netfence_bpf__load(skel);
 		if (!*ret)
 			return skel;
@@ -497,6 +517,8 @@ static int attach_new(const struct cgroup_ref *cg,
 	progs[12] = skel->progs.mcast_join;
 	progs[13] = skel->progs.sock_release;
 	for (i = 0; i < N_AGENT_LINKS; i++) {
+		if (!bpf_program__autoload(progs[i]))
+			continue;	/* sock_release before Linux 5.12 */
 		links[i] = bpf_program__attach_cgroup(progs[i], cg->fd);
 		if (!links[i]) {
 			ret = -errno;
@@ -640,6 +662,9 @@ static bool dir_complete(const char *dir)
 		char name[32];
 		int fd;
 
+		if (!strcmp(agent_links[i], "sock_release") &&
+		    !enforce_conn_count_supported())
+			continue;
 		snprintf(name, sizeof(name), "link_%s", agent_links[i]);
 		fd = obj_get(dir, name);
 		if (fd < 0)
@@ -760,6 +785,9 @@ int enforce_attach_opts(const struct cgroup_ref *cg,
 	char dir[PATH_MAX];
 	int lock, ret;
 
+	if (pol->pol.max_conns && !enforce_conn_count_supported() &&
+	    !eo->caller_drops_raw)
+		pr_warn("netfence: --max-connections is not enforced: this kernel has no socket storage in cgroup/sock programs (Linux 5.12+)");
 	lock = lock_root(true, err, errlen);
 	if (lock < 0)
 		return lock;

@@ -101,4 +101,7 @@ int enforce_list(uint64_t id, int (*fn)(const struct policy_state *, void *),
 
 const char *nf_stat_name(int stat);
 
+/* The kernel can count open redirected connections (--max-connections). */
+bool enforce_conn_count_supported(void);
+
 #endif /* NETFENCE_ENFORCE_H */
