@@ -419,14 +419,20 @@ static int raw_rule(const struct cgroup_ref *cg, const struct enforce_opts *eo,
 			pid, cg->path);
 		return -EPERM;
 	}
-	pr_warn("netfence: the BPF LSM hook is unavailable: packet, vsock and other non-inet sockets are not refused (a process with CAP_NET_RAW writes any frame; see --veth and --allow-raw-sockets)");
-	if (pid > 0 || eo->allow_raw)
+	if (eo->allow_raw)
 		meta->flags |= NF_META_RAW_ACCEPTED;
-	if (!pid)
-		pid = cgroup_raw_capable(cg->path, false);
-	if (pid > 0 && !(meta->flags & NF_META_RAW_ACCEPTED))
-		pr_warn("netfence: process %d in %s holds CAP_NET_RAW in its own network namespace: give --veth with the host side of its veth to check its frames",
+	if (pid > 0) {
+		pr_warn("netfence: the BPF LSM hook is unavailable and process %d in %s holds CAP_NET_RAW: its packet sockets are not refused (accepted with --allow-raw-sockets)",
 			pid, cg->path);
+		return 0;
+	}
+	pid = cgroup_raw_capable(cg->path, false);
+	if (pid > 0)
+		pr_warn("netfence: the BPF LSM hook is unavailable and process %d in %s holds CAP_NET_RAW in its own network namespace: its packet sockets are not refused; give --veth with the host side of its veth to check its frames",
+			pid, cg->path);
+	else if (cgroup_in_our_netns(cg->path) > 0)
+		pr_warn("netfence: the BPF LSM hook is unavailable: packet sockets of %s are not refused (no process of it holds CAP_NET_RAW now; it must not get it)",
+			cg->path);
 	return 0;
 }
 

@@ -282,3 +282,16 @@ int cgroup_raw_capable(const char *cg_path, bool host_netns_only)
 {
 	return for_each_pid(cg_path, 0, raw_capable, &host_netns_only);
 }
+
+static int shares_netns(int pid, void *ctx)
+{
+	(void)ctx;
+	return pid > 0 && kill(pid, 0) == 0 && !netns_differs(pid) ? pid : 0;
+}
+
+int cgroup_in_our_netns(const char *cg_path)
+{
+	int ret = for_each_pid(cg_path, 0, shares_netns, NULL);
+
+	return ret > 0 ? ret : 0;
+}

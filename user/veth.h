@@ -49,4 +49,7 @@ bool netns_differs(int pid);
  */
 int cgroup_raw_capable(const char *cg_path, bool host_netns_only);
 
+/* A process of the cgroup subtree in our network namespace, or 0. */
+int cgroup_in_our_netns(const char *cg_path);
+
 #endif /* NETFENCE_VETH_H */

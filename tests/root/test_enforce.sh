@@ -322,8 +322,10 @@ bg_start hostsview bash -c 'echo $$ >"$1/cgroup.procs" &&
 	_ "$HGCG" "$TDIR/ctr-hosts"
 wait_ready hostsview
 hpid=$(bg_pid hostsview)
+# (the stand-in container is a root process in this network namespace: where
+# the BPF LSM is missing, attach accepts its CAP_NET_RAW only when told to)
 out=$("$NETFENCE" attach --pid "$hpid" --proxy "$GW_IP:3129" --enable-host-access \
-	--allow-host-ports 8080 --dns-servers "$GW_IP" 2>&1)
+	--allow-host-ports 8080 --dns-servers "$GW_IP" --allow-raw-sockets 2>&1)
 assert_match "attach --pid: the default host.docker.internal from the agent's own hosts file" \
 	"$out" "host gateway $GW_IP ports 8080 \\(from /proc/$hpid/root/etc/hosts\\)"
 assert_match "status shows the gateway's source" "$("$NETFENCE" status --pid "$hpid")" \
@@ -331,7 +333,7 @@ assert_match "status shows the gateway's source" "$("$NETFENCE" status --pid "$h
 assert_match "status -j shows the gateway's source" "$("$NETFENCE" -j status --pid "$hpid")" \
 	"\"host_gateways\":\\[\\{\"addr\":\"$GW_IP\",\"source\":\"agent-hosts\",\"hosts_file\":\"/proc/$hpid/root/etc/hosts\"\\}\\]"
 out=$("$NETFENCE" attach --cgroup "$HGCG" --proxy "$GW_IP:3129" --enable-host-access \
-	--allow-host-ports 8080 --dns-servers "$GW_IP" 2>&1)
+	--allow-host-ports 8080 --dns-servers "$GW_IP" --allow-raw-sockets 2>&1)
 assert_match "attach --cgroup: a process in the cgroup is asked" "$out" \
 	"host gateway $GW_IP ports 8080 \\(from /proc/$hpid/root/etc/hosts\\)"
 out=$("$NETFENCE" attach --cgroup "$HGCG" --hosts-file "$TDIR/ctr-hosts-none" \

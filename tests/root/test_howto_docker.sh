@@ -251,7 +251,7 @@ SQUID_PID=$(bg_pid squid2)
 out=$("$NETFENCE" attach --pid "$(bg_pid init2)" --proxy-pid "$SQUID_PID" \
 	--config "$TDIR/agents.conf" 2>&1)
 assert_match "attach --pid INIT --proxy-pid SQUID --config agents.conf" "$out" \
-	"^attached to $CG2/nftest-$$-ctr-2:"
+	"attached to $CG2/nftest-$$-ctr-2:"
 check "by pid, container 2" "$CTR2"
 
 out=$("$NETFENCE" detach --pid "$(bg_pid init2)" 2>&1)
