@@ -28,7 +28,7 @@ _netfence_flags_attach="--cgroup --pid --hosts-file --veth --allow-raw-sockets
 _netfence_flags_detach='--cgroup --pid'
 _netfence_flags_status='--cgroup --pid'
 _netfence_flags_run="$_netfence_policy_flags --allow-domains
-	--allow-domains-file --block-domains --hosts-file --log-dir
+	--allow-domains-file --block-domains --block-domains-file --hosts-file --log-dir
 	--squid-allow-loopback --proxy-env --user --summary --ssl-bump --allow-urls
 	--origin-ca-file --upstream-proxy"
 _netfence_flags_check='--no-squid'
@@ -40,7 +40,8 @@ _netfence_flags_report='--text'
 _netfence_value_flags='--cgroup --pid --config --proxy --tls-proxy
 	--forward-proxy --proxy-cgroup --proxy-pid --host-gateway
 	--allow-host-ports --dns-servers --dns-proxy --redirect-ports --tls-ports
-	--loopback --allow-domains --allow-domains-file --block-domains --hosts-file
+	--loopback --allow-domains --allow-domains-file --block-domains
+	--block-domains-file --hosts-file
 	--log-dir --user --count --timeout --allow-urls --origin-ca-file
 	--upstream-proxy --max-connections --veth'
 
@@ -152,7 +153,7 @@ _netfence_value()
 		_netfence_cgroup_dirs "$cur" ;;
 	--pid | --proxy-pid)
 		_netfence_pids "$cur" ;;
-	--config | --allow-domains-file | --hosts-file | --origin-ca-file)
+	--config | --allow-domains-file | --block-domains-file | --hosts-file | --origin-ca-file)
 		compopt -o filenames 2>/dev/null
 		_netfence_reply < <(compgen -f -- "$cur")
 		;;

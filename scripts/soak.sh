@@ -11,6 +11,7 @@
 # are 2-second chunked streams (like MCP's SSE). Then one more request through Squid.
 #
 #   make soak                 SOAK_N=2000 each way, well under a minute
+#   SOAK_SSL_BUMP=1 make soak  the same with run --ssl-bump
 #   SOAK_N=20000 make soak    well past the ~13,000 requests at which the iptables
 #                             design crashed Squid 5.7
 #
@@ -258,7 +259,11 @@ EOF
 
 echo "soak: $N requests each way, concurrency $C, keep-alive $KA, streams $SF" \
 	"(${STREAM_CHUNKS}x${STREAM_MS} ms); MCP stand-in 127.0.0.1:$MCP_PORT, origin $A:80"
-start_bg run "$NETFENCE" -v run --allow-domains soak.test --hosts-file "$WORK/hosts" \
+# SOAK_SSL_BUMP=1: the same load with `run --ssl-bump` (Squid's bumping configuration,
+# its certificate helper and the run's CA in place; the load itself is plain HTTP)
+bump=()
+[[ ${SOAK_SSL_BUMP:-0} == 1 ]] && bump=(--ssl-bump)
+start_bg run "$NETFENCE" -v run "${bump[@]}" --allow-domains soak.test --hosts-file "$WORK/hosts" \
 	--squid-allow-loopback --enable-host-access --allow-host-ports "$MCP_PORT" \
 	--log-dir "$WORK/logs" -- bash "$WORK/agent.sh"
 RUN_PID=$LAST_PID

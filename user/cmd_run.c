@@ -59,6 +59,7 @@ const char run_usage[] =
 	"                           gets all its DNS; other names are REFUSED, never sent on)\n"
 	"  --allow-domains-file F   the same, one per line\n"
 	"  --block-domains LIST     domains refused even when allowed\n"
+	"  --block-domains-file F   the same, one per line\n"
 	"  --hosts-file F           names Squid resolves before DNS (default /etc/hosts)\n"
 	"  --log-dir DIR            keep Squid's access.log, cache.log and squid.conf here,\n"
 	"                           the verdict events as events.jsonl (allowed ones too),\n"
@@ -106,6 +107,7 @@ const char run_usage[] =
 enum run_opt {
 	OPT_ALLOW_DOMAINS = OPT_POLICY_END + 1,
 	OPT_ALLOW_FILE,
+	OPT_BLOCK_FILE,
 	OPT_BLOCK_DOMAINS,
 	OPT_HOSTS_FILE,
 	OPT_LOG_DIR,
@@ -200,6 +202,7 @@ static bool command_exists(const char *cmd)
 static const struct option run_options[] = {
 	{ "allow-domains", required_argument, NULL, OPT_ALLOW_DOMAINS },
 	{ "allow-domains-file", required_argument, NULL, OPT_ALLOW_FILE },
+	{ "block-domains-file", required_argument, NULL, OPT_BLOCK_FILE },
 	{ "block-domains", required_argument, NULL, OPT_BLOCK_DOMAINS },
 	{ "hosts-file", required_argument, NULL, OPT_HOSTS_FILE },
 	{ "log-dir", required_argument, NULL, OPT_LOG_DIR },
@@ -432,8 +435,12 @@ static int run_flag(void *ctx, int c, const char *arg, char **argv)
 		}
 		return 0;
 	case OPT_ALLOW_FILE:
-		if (domain_list_add_file(&r->allow, arg, why, sizeof(why))) {
-			p_err("--allow-domains-file '%s': %s", arg, why);
+	case OPT_BLOCK_FILE:
+		if (domain_list_add_file(c == OPT_ALLOW_FILE ? &r->allow : &r->block, arg,
+					 why, sizeof(why))) {
+			p_err("%s '%s': %s",
+			      c == OPT_ALLOW_FILE ? "--allow-domains-file" : "--block-domains-file",
+			      arg, why);
 			return EXIT_USAGE;
 		}
 		return 0;

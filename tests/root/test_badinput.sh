@@ -323,6 +323,10 @@ bad "run: --origin-ca-file relative" 2 --origin-ca-file ca.pem \
 	run "${RUNOK[@]}" --ssl-bump --origin-ca-file ca.pem -- true
 bad "run: --origin-ca-file without a certificate" 2 --origin-ca-file /etc/hostname \
 	run "${RUNOK[@]}" --ssl-bump --origin-ca-file /etc/hostname -- true
+bad "run: --block-domains-file that does not exist" 2 --block-domains-file /nonexistent/b \
+	run "${RUNOK[@]}" --block-domains-file /nonexistent/b -- true
+bad "run: --block-domains-file with a bad line" 2 --block-domains-file "exa mple.com" \
+	run "${RUNOK[@]}" --block-domains-file "$TDIR/domains-bad" -- true
 bad "run: --upstream-proxy without a port" 2 --upstream-proxy proxy.corp \
 	run "${RUNOK[@]}" --upstream-proxy proxy.corp -- true
 bad "run: --upstream-proxy port 0" 2 --upstream-proxy proxy.corp:0 \

@@ -109,7 +109,9 @@ assert_match "splice: access.log names the parent" "$(cat "$TDIR/splice.logs/acc
 : >"$TDIR/parent.log"
 
 # 2. Bumping through the parent: URL rules apply, refused paths never leave.
+printf '# blocked for this run\nplain.test  # and its subdomains\n' >"$TDIR/blocked"
 run_up bump --ssl-bump --origin-ca-file "$TDIR/oca.crt" --allow-domains plain.test \
+	--block-domains-file "$TDIR/blocked" \
 	--allow-urls 'https://secure.test/ok/*' --upstream-proxy "127.0.0.1:$PP"
 assert_eq "bump: run exits 0" "$RUN_RC" 0
 assert_eq "bump: allowed path through the parent" "$(res bump bumped)" 200
@@ -117,6 +119,8 @@ assert_eq "bump: refused path: 403" "$(res bump refused_path)" 403
 assert_match "bump: the parent got the CONNECT" "$(cat "$TDIR/parent.log")" "CONNECT secure.test:443"
 assert_match "bump: the origin got the allowed path" "$(cat "$TDIR/origin.log")" "GET secure.test /ok/bumped"
 assert_eq "bump: the refused path never reached the origin" "$(grep -c nope "$TDIR/origin.log")" 0
+assert_eq "bump: --block-domains-file beats --allow-domains" "$(res bump http)" 403
+assert_eq "bump: the blocked name never reached the origin" "$(grep -c 'plain.test' "$TDIR/origin.log")" 0
 : >"$TDIR/origin.log"
 
 # 3. The parent down: nothing goes direct.
