@@ -149,7 +149,8 @@ int connect4(struct bpf_sock_addr *ctx)
 {
 	__be32 addr = ctx->user_ip4;		/* net */
 	__be16 port = (__be16)ctx->user_port;	/* net, in the low 16 bits */
-	struct decision d;
+	/* whole: 5.10's verifier refuses a read of an unwritten field */
+	struct decision d = {};
 
 	decide4(&d, ctx->protocol, addr, port);
 	if (d.allow && d.redirect && !d.dns)
@@ -184,7 +185,8 @@ static __always_inline int decide6(struct bpf_sock_addr *ctx, __u8 hook)
 	/* read once: the compiler must not address ctx fields by offset */
 	__u32 proto = ctx->protocol, type = ctx->type;
 	struct bpf_sock *sk = ctx->sk;
-	struct decision d;
+	/* whole: 5.10's verifier refuses a read of an unwritten field */
+	struct decision d = {};
 
 	if (is_v4mapped(a)) {
 		decide4(&d, proto, a[3], port);
@@ -247,7 +249,8 @@ int sendmsg4(struct bpf_sock_addr *ctx)
 {
 	__be32 addr = ctx->user_ip4;		/* net */
 	__be16 port = (__be16)ctx->user_port;	/* net */
-	struct decision d;
+	/* whole: 5.10's verifier refuses a read of an unwritten field */
+	struct decision d = {};
 
 	decide4(&d, ctx->protocol, addr, port);
 	report(&d, NF_HOOK_SENDMSG, AF_INET, ctx->protocol, ctx->type, &addr, port);

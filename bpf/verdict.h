@@ -189,10 +189,13 @@ static __always_inline void decide4(struct decision *d, __u32 proto,
 	__u16 hport = bpf_ntohs(port);
 	bool loopback;
 
-	d->redirect = false;
-	d->dns = false;
-	d->events_allowed = false;
-	d->max_conns = 0;
+	/*
+	 * Every field, on every path: the compiler may load addr and port
+	 * before it tests redirect, and 5.10's verifier, which cannot rule
+	 * that path out, refuses the read of a stack slot never written
+	 * ("invalid read from stack").
+	 */
+	__builtin_memset(d, 0, sizeof(*d));
 	p = policy_in_force(&slot);
 	if (!p)
 		return deny(d, NF_STAT_DENY_NOPOLICY);
