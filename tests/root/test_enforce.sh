@@ -200,8 +200,6 @@ assert_eq "events: three JSON lines" "$(grep -c '^{' <<<"$ev")" 3
 printf '%s two.test\n%s two.test\n' "$ORIGIN1" "$ORIGIN2" >"$TDIR/hosts.two"
 udp0=$(grep -c '^udp ' "$TDIR/dns2.err")
 "$NETFENCE" -j events --cgroup "$AGENT_CG" --timeout 1 >/dev/null
-bg_start udpev "$NETFENCE" -j events --cgroup "$AGENT_CG" --timeout 4
-sleep 0.3
 out=$( (echo "$BASHPID" >"$AGENT_CG/cgroup.procs" &&
 	exec nsenter --net="/run/netns/$AGENT_NS" unshare -m sh -c \
 		'mount --bind "$1" /etc/hosts && exec curl -sS -m 5 --http0.9 http://two.test/' \
@@ -211,8 +209,10 @@ assert_match "curl of a two-address name (glibc sorts with UDP connects) is redi
 out=$(probe "$AGENT_CG" --udp --connected "$ORIGIN2" 80)
 assert_eq "a connected UDP send to a refused destination: EPERM at the send" \
 	"$(json_field "$out" stage)/$(json_field "$out" error)" "send/EPERM"
-bg_wait udpev 10 || true
-ev=$(cat "$TDIR/udpev.out")
+# read once both are done: the ring buffer keeps the events until read (a
+# reader started before them, with a fixed timeout, ended before the send in a
+# slow qemu guest: 6.1 and 6.12 under TCG found no event)
+ev=$("$NETFENCE" -j events --cgroup "$AGENT_CG" --timeout 2)
 assert_eq "curl of a two-address name: no UDP event, the real send exactly one" \
 	"$(grep -c '"proto":"udp"' <<<"$ev")" 1
 assert_match "the UDP send's event names its destination and reason" "$ev" \
