@@ -1012,7 +1012,13 @@ static int start_dns(struct run_ctx *r)
 		r->dns = 0;
 		return -ENOENT;
 	}
-	ret = dnsmasq_wait_ready(r->dns, lo, htons(port), 5000, &status);
+	/*
+	 * A healthy dnsmasq answers within milliseconds and a broken one
+	 * exits (-ECHILD), but in a loaded qemu guest (TCG) one took more
+	 * than the 5 s this once allowed: 30 s of wall time.
+	 */
+	ret = dnsmasq_wait_ready(r->dns, lo, htons(port), DNSMASQ_READY_MS,
+				 &status);
 	if (ret) {
 		if (ret == -ECHILD)
 			r->dns = 0;

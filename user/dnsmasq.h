@@ -14,6 +14,7 @@
 #define DNSMASQ_CONF "dnsmasq.conf"	/* files in the run directory */
 #define DNSMASQ_PID_FILE "dnsmasq.pid"
 #define DNSMASQ_LOG "dnsmasq.log"
+#define DNSMASQ_READY_MS 30000	/* wall time for its first answer */
 
 /* The dnsmasq binary ($NETFENCE_DNSMASQ overrides, for tests). */
 const char *dnsmasq_bin(void);
