@@ -43,6 +43,13 @@ static __always_inline bool is_loopback6(const __u32 *a)
 const volatile __u32 count_conns = 1;
 
 /*
+ * Set by the loader: 0 where cgroup/setsockopt programs may not call
+ * bpf_get_current_pid_tgid and bpf_get_current_comm (5.10): mcast_join's
+ * events then name the cgroup and uid, not the process.
+ */
+const volatile __u32 sockopt_task = 1;
+
+/*
  * Remember where a redirected socket wanted to go, and count it among the
  * cgroup's open redirected connections (released in sock_release). Without a
  * record the proxy could not serve the connection, and over max_conns one
@@ -547,8 +554,9 @@ int mcast_join(struct bpf_sockopt *ctx)
 
 	if (mcast_option(level, name)) {
 		count(NF_STAT_DENY_MCAST);
-		emit(NF_HOOK_SETSOCKOPT, NF_STAT_DENY_MCAST, sk ? sk->family : 0,
-		     (__u16)level, (__u16)name, NULL, 0);
+		emit_as(NF_HOOK_SETSOCKOPT, NF_STAT_DENY_MCAST,
+			sk ? sk->family : 0, (__u16)level, (__u16)name, NULL, 0,
+			sockopt_task);
 		return VERDICT_DENY;
 	}
 	/*

@@ -40,13 +40,16 @@ static __always_inline void count(__u32 stat)
 
 /*
  * A verdict event from a hook that runs in the process's context. addr is
- * NULL (socket creation), 4 bytes (AF_INET) or 16 bytes (AF_INET6).
+ * NULL (socket creation), 4 bytes (AF_INET) or 16 bytes (AF_INET6). task:
+ * whether the hook may ask for the process's pid and comm (cgroup/setsockopt
+ * may not on 5.10): without, those stay 0 and empty.
  */
-static __always_inline void event_fill(struct nf_event *e, __u8 hook,
-				       __u32 stat, __u8 family, __u16 proto,
-				       __u16 type, const __u32 *addr, __be16 port)
+static __always_inline void event_fill_as(struct nf_event *e, __u8 hook,
+					  __u32 stat, __u8 family, __u16 proto,
+					  __u16 type, const __u32 *addr,
+					  __be16 port, bool task)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 pid_tgid = task ? bpf_get_current_pid_tgid() : 0;
 
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = bpf_ktime_get_ns();
@@ -65,12 +68,20 @@ static __always_inline void event_fill(struct nf_event *e, __u8 hook,
 		if (family == AF_INET6)
 			__builtin_memcpy(e->addr + 4, addr + 1, 12);
 	}
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (task)
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
 }
 
-static __always_inline void emit(__u8 hook, __u32 stat, __u8 family,
-				 __u16 proto, __u16 type, const __u32 *addr,
-				 __be16 port)
+static __always_inline void event_fill(struct nf_event *e, __u8 hook,
+				       __u32 stat, __u8 family, __u16 proto,
+				       __u16 type, const __u32 *addr, __be16 port)
+{
+	event_fill_as(e, hook, stat, family, proto, type, addr, port, true);
+}
+
+static __always_inline void emit_as(__u8 hook, __u32 stat, __u8 family,
+				    __u16 proto, __u16 type, const __u32 *addr,
+				    __be16 port, bool task)
 {
 	struct nf_event *e;
 
@@ -79,8 +90,15 @@ static __always_inline void emit(__u8 hook, __u32 stat, __u8 family,
 		count(NF_STAT_EVENT_LOST);
 		return;
 	}
-	event_fill(e, hook, stat, family, proto, type, addr, port);
+	event_fill_as(e, hook, stat, family, proto, type, addr, port, task);
 	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void emit(__u8 hook, __u32 stat, __u8 family,
+				 __u16 proto, __u16 type, const __u32 *addr,
+				 __be16 port)
+{
+	emit_as(hook, stat, family, proto, type, addr, port, true);
 }
 
 /* Counts a connect/send verdict; refusals (and, by setting, the rest) emit. */

@@ -1291,6 +1291,7 @@ static struct netfence_bpf *open_object(bool lsm)
 		bpf_program__set_autoload(skel->progs.sock_release, false);
 		skel->rodata->count_conns = 0;
 	}
+	skel->rodata->sockopt_task = enforce_sockopt_task_supported();
 	return skel;
 }
 

@@ -343,9 +343,23 @@ static int pin_link(struct bpf_link *link, const char *dir, const char *name,
 }
 
 /*
- * Opens and loads the BPF object. The BPF LSM program is optional: when the
- * kernel cannot load it, load again without it.
+ * Whether cgroup/setsockopt programs may ask for the process's pid and
+ * comm (not on 5.10): mcast_join's events name the process only then.
  */
+bool enforce_sockopt_task_supported(void)
+{
+	static int supported = -1;
+
+	if (supported < 0)
+		supported = libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCKOPT,
+						    BPF_FUNC_get_current_pid_tgid,
+						    NULL) == 1 &&
+			    libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCKOPT,
+						    BPF_FUNC_get_current_comm,
+						    NULL) == 1;
+	return supported;
+}
+
 /*
  * sock_release keeps the count of open redirected connections: it needs
  * socket storage in cgroup/sock programs (Linux 5.12+). Without it the
@@ -362,6 +376,10 @@ bool enforce_conn_count_supported(void)
 	return supported;
 }
 
+/*
+ * Opens and loads the BPF object. The BPF LSM program is optional: when the
+ * kernel cannot load it, load again without it.
+ */
 static struct netfence_bpf *open_and_load(const struct bpf_object_open_opts *opts,
 					  int *ret)
 {
@@ -382,6 +400,7 @@ static struct netfence_bpf *open_and_load(const struct bpf_object_open_opts *opt
 			bpf_program__set_autoload(skel->progs.sock_release, false);
 			skel->rodata->count_conns = 0;
 		}
+		skel->rodata->sockopt_task = enforce_sockopt_task_supported();
 		*ret = netfence_bpf__load(skel);
 		if (!*ret)
 			return skel;

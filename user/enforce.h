@@ -103,5 +103,6 @@ const char *nf_stat_name(int stat);
 
 /* The kernel can count open redirected connections (--max-connections). */
 bool enforce_conn_count_supported(void);
+bool enforce_sockopt_task_supported(void);
 
 #endif /* NETFENCE_ENFORCE_H */
