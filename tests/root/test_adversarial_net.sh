@@ -121,8 +121,17 @@ sniffed "baseline: IPv4 join as uid 65534, seen" seen "$SECRET4" -- \
 	"${ATK_NOBODY[@]}" join-group --timeout 300 nfa0 "$SECRET4"
 sniffed "baseline: IPv6 join (MLD) as uid 65534, seen" seen "$SECRET6" -- \
 	"${ATK_NOBODY[@]}" join-group --v6 --timeout 300 nfa0 "$SECRET6"
-sniffed "baseline: io_uring setsockopt MCAST_JOIN_GROUP, seen" seen "$SECRET4B" -- \
-	"${ATK[@]}" join-group --via uring --send mcast --timeout 300 nfa0 "$SECRET4B"
+# io_uring's setsockopt (SOCKET_URING_OP_SETSOCKOPT) is Linux 6.7+: before,
+# the kernel refuses the command itself and there is nothing to refuse
+out=$("${ATK[@]}" join-group --via uring --send mcast --timeout 10 nfa0 "$SECRET4B")
+URING=$(json_field "$out" joined)
+if [[ $URING == true ]]; then
+	sniffed "baseline: io_uring setsockopt MCAST_JOIN_GROUP, seen" seen "$SECRET4B" -- \
+		"${ATK[@]}" join-group --via uring --send mcast --timeout 300 nfa0 "$SECRET4B"
+else
+	assert_match "io_uring setsockopt: not on this kernel (Linux 6.7+)" \
+		"$(json_field "$out" error)" '^(EOPNOTSUPP|EINVAL)$'
+fi
 
 if ! attach_agent "$AGENT_CG" >"$TDIR/attach.out" 2>&1; then
 	t_fail "attach" "$(cat "$TDIR/attach.out")"
@@ -148,8 +157,9 @@ for who in root nobody; do
 		"${A[@]}" join-group --send source --timeout 300 nfa0 "$SECRET4B"
 	sniffed "attach, $who: an IPv6 socket joining at SOL_IP refused" unseen "$SECRET4B" -- \
 		"${A[@]}" join-group --send v4-on-v6 --timeout 300 nfa0 "$SECRET4B"
-	sniffed "attach, $who: io_uring setsockopt MCAST_JOIN_GROUP refused" unseen "$SECRET4B" -- \
-		"${A[@]}" join-group --via uring --send mcast --timeout 300 nfa0 "$SECRET4B"
+	[[ $URING == true ]] &&
+		sniffed "attach, $who: io_uring setsockopt MCAST_JOIN_GROUP refused" unseen "$SECRET4B" -- \
+			"${A[@]}" join-group --via uring --send mcast --timeout 300 nfa0 "$SECRET4B"
 done
 out=$("${ATK[@]}" join-group --send msfilter --timeout 100 nfa0 "$SECRET4B")
 assert_eq "attach: MCAST_MSFILTER refused" "$(json_field "$out" error)" EPERM
@@ -164,10 +174,12 @@ s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, 16)
 print("ok")' 2>&1)
 assert_eq "attach: other socket options still work" "$out" ok
 n=$(status_field "$AGENT_CG" deny_multicast)
-if [[ $n =~ ^[0-9]+$ ]] && ((n >= 16)); then
+want=14
+[[ $URING == true ]] && want=16
+if [[ $n =~ ^[0-9]+$ ]] && ((n >= want)); then
 	t_pass "status counts the refused joins (deny_multicast=$n)"
 else
-	t_fail "status counts the refused joins" "deny_multicast=$n, want >= 16"
+	t_fail "status counts the refused joins" "deny_multicast=$n, want >= $want"
 fi
 ev=$("$NETFENCE" events --cgroup "$AGENT_CG" --count 1 --timeout 3)
 assert_match "events shows a refused join" "$ev" \
@@ -242,7 +254,7 @@ attach_agent "$AGENT_CG" --max-connections 5000 >/dev/null 2>&1
 "$NETFENCE" attach --cgroup "$AGENT_CG" --proxy "$GW_IP:3999" --dns-servers "$GW_IP" \
 	--max-connections 5000 >/dev/null 2>&1
 touch "$TDIR/go"
-out=$("${ATK[@]}" hold-many --timeout 2000 --go "$TDIR/go" 2000 "$ORIGIN1" 80)
+out=$(ulimit -n 4096 && "${ATK[@]}" hold-many --timeout 2000 --go "$TDIR/go" 2000 "$ORIGIN1" 80)
 assert_eq "2000 connects refused by the proxy port (RST)" "$(json_field "$out" failed)" 2000
 "$NETFENCE" attach --cgroup "$AGENT_CG" --proxy "10.200.$TOPO_K.77:3140" \
 	--dns-servers "$GW_IP" --max-connections 5000 >/dev/null 2>&1
