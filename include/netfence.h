@@ -168,8 +168,6 @@ enum nf_stat {
 	NF_STAT_MAX,
 };
 
-#define NF_STAT_FIRST_DENY	NF_STAT_DENY_PORT
-
 /* Where a verdict was taken (struct nf_event.hook). */
 enum nf_hook {
 	NF_HOOK_CONNECT = 1,	/* connect4/connect6 */

@@ -81,6 +81,38 @@ const char *nf_stat_name(int stat)
 		       stat_names[stat] : "unknown";
 }
 
+bool nf_stat_refuses(int stat)
+{
+	/* every value named, no default: a new counter does not compile until classified */
+	switch ((enum nf_stat)stat) {
+	case NF_STAT_DENY_PORT:
+	case NF_STAT_DENY_UDP:
+	case NF_STAT_DENY_IPV6:
+	case NF_STAT_DENY_RESERVED:
+	case NF_STAT_DENY_INTERCEPT:
+	case NF_STAT_DENY_NOPOLICY:
+	case NF_STAT_DENY_NORECORD:
+	case NF_STAT_DENY_PROTO:
+	case NF_STAT_DENY_SOCKET:
+	case NF_STAT_SKB_DROP:
+		return true;
+	case NF_STAT_REDIRECT:
+	case NF_STAT_REDIRECT_TLS:
+	case NF_STAT_BYPASS:
+	case NF_STAT_FWD_PROXY:
+	case NF_STAT_DNS:
+	case NF_STAT_LOOPBACK:
+	case NF_STAT_ORIG_STORED:
+	case NF_STAT_ORIG_STORE_FAIL:
+	case NF_STAT_ORIG_HIT:
+	case NF_STAT_ORIG_MISS:
+	case NF_STAT_EVENT_LOST:
+	case NF_STAT_MAX:
+		break;
+	}
+	return false;
+}
+
 const char *pin_root(void)
 {
 	const char *env = getenv("NETFENCE_PIN_ROOT");

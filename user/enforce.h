@@ -100,6 +100,8 @@ int enforce_list(uint64_t id, int (*fn)(const struct policy_state *, void *),
 		 void *ctx, char *err, size_t errlen);
 
 const char *nf_stat_name(int stat);
+/* The counter is a refusal (connect/sendmsg failed, socket refused, packet dropped). */
+bool nf_stat_refuses(int stat);
 
 /* The kernel can count open redirected connections (--max-connections). */
 bool enforce_conn_count_supported(void);

@@ -198,8 +198,7 @@ void event_print(FILE *f, const void *data, size_t len, bool json)
 	const char *qtype = NULL;
 	char fbuf[8], when[40];
 	char comm[sizeof(e->comm) + 1], dest[INET6_ADDRSTRLEN + 16], pbuf[8];
-	const char *verdict = e->stat >= NF_STAT_FIRST_DENY ? "refused" :
-				"allowed";
+	const char *verdict = nf_stat_refuses((int)e->stat) ? "refused" : "allowed";
 	const char *proto = proto_name(e->proto, pbuf, sizeof(pbuf));
 
 	if (len < sizeof(*e) || (e->hook == NF_HOOK_DNS && len < sizeof(*de)))

@@ -470,6 +470,30 @@ nft_rmdir_cgroup() {
 }
 
 # --------------------------------------------------------------------------
+# Pins
+# --------------------------------------------------------------------------
+
+# private_pins: a bpffs pin root of this script's own (NETFENCE_PIN_ROOT, exported to
+# every netfence it runs), so that no test sees or touches another's policies. At
+# cleanup every policy under it is detached and the root removed.
+private_pins() {
+	export NETFENCE_PIN_ROOT=/sys/fs/bpf/nftest-$NFT_MAIN_PID
+	on_cleanup nft_remove_pins
+}
+
+# nft_remove_pins: detach each cgroup `netfence status` lists under our pin root (while
+# the cgroups exist: hooks run before they go), then remove the root.
+nft_remove_pins() {
+	local p
+
+	[[ -n ${NETFENCE_PIN_ROOT:-} && -d $NETFENCE_PIN_ROOT ]] || return 0
+	while read -r p; do
+		[[ -n $p ]] && "$NETFENCE" detach --cgroup "$p" >/dev/null 2>&1
+	done < <("$NETFENCE" -j status 2>/dev/null | grep -o '"cgroup":"[^"]*"' | cut -d'"' -f4)
+	rm -rf "$NETFENCE_PIN_ROOT"
+}
+
+# --------------------------------------------------------------------------
 # Topology
 # --------------------------------------------------------------------------
 

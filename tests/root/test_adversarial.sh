@@ -15,17 +15,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root_env
 NFATTACK=${NFATTACK:-$NFT_ROOT/build/tools/nfattack}
 
-export NETFENCE_PIN_ROOT=/sys/fs/bpf/nftest-$$
-on_cleanup "nft_remove_pins"
-nft_remove_pins() {
-	local d
-	for d in "$NETFENCE_PIN_ROOT"/cg-* "$NETFENCE_PIN_ROOT"/tmp-cg-*; do
-		[ -d "$d" ] || continue
-		"$NETFENCE" detach --cgroup "$(cat "$TDIR/cgpath.${d##*-}" 2>/dev/null || echo /nonexistent)" \
-			>/dev/null 2>&1
-	done
-	rm -rf "$NETFENCE_PIN_ROOT"
-}
+private_pins
 
 if [[ ! -x $NFATTACK ]]; then
 	t_fail "nfattack is built" "$NFATTACK missing (make all)"
@@ -48,9 +38,6 @@ AGENT_CG=$(make_cgroup agent) || exit 1
 AGENT2_CG=$(make_cgroup agent2) || exit 1
 SUB_CG=$(make_cgroup agent/sub) || exit 1
 PROXY_CG=$(make_cgroup proxy) || exit 1
-for cg in "$AGENT_CG" "$AGENT2_CG"; do
-	echo "$cg" >"$TDIR/cgpath.$(stat -c %i "$cg")"
-done
 
 # More of the container picture: host.docker.internal on its own address,
 # the cloud metadata address, IPv6 on the veth (so a native IPv6 attack has

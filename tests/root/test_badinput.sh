@@ -24,9 +24,9 @@ if [[ -z $PY ]]; then
 	exit 1
 fi
 
-export NETFENCE_PIN_ROOT=/sys/fs/bpf/nftest-$$
+private_pins
 PIN=$NETFENCE_PIN_ROOT
-on_cleanup 'rm -rf "$PIN"; [[ -n ${SHMDIR:-} ]] && rmdir "$SHMDIR" 2>/dev/null'
+on_cleanup '[[ -n ${SHMDIR:-} ]] && rmdir "$SHMDIR" 2>/dev/null'
 ROOT=0
 if ((EUID == 0)) && [[ -n $CG2 ]]; then
 	ROOT=1

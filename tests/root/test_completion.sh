@@ -24,7 +24,7 @@ if [[ ! -x $NETFENCE ]]; then
 	exit 1
 fi
 
-export NETFENCE_PIN_ROOT=/sys/fs/bpf/nftest-$$
+private_pins
 mkdir -p "$TDIR/bin"
 ln -s "$NETFENCE" "$TDIR/bin/netfence"
 cat >"$TDIR/inputrc" <<'EOF'
@@ -229,7 +229,6 @@ if ((EUID != 0)); then
 	t_summary
 	exit $?
 fi
-on_cleanup '"$NETFENCE" detach --cgroup "$CG2/nftest-$$-comp/attached" >/dev/null 2>&1; rm -rf "$NETFENCE_PIN_ROOT"'
 if out=$("$NETFENCE" attach --cgroup "$top/attached" --proxy 127.0.0.1:3129 \
 	--dns-servers 127.0.0.1 2>&1); then
 	t_pass "attach a policy to $top/attached (nothing connects)"

@@ -7,25 +7,12 @@ set -u
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root_env
 
-export NETFENCE_PIN_ROOT=/sys/fs/bpf/nftest-$$
-on_cleanup "nft_remove_pins"
-nft_remove_pins() {
-	local d
-	for d in "$NETFENCE_PIN_ROOT"/cg-* "$NETFENCE_PIN_ROOT"/tmp-cg-*; do
-		[ -d "$d" ] || continue
-		"$NETFENCE" detach --cgroup "$(cat "$TDIR/cgpath.${d##*-}" 2>/dev/null || echo /nonexistent)" \
-			>/dev/null 2>&1
-	done
-	rm -rf "$NETFENCE_PIN_ROOT"
-}
+private_pins
 
 topo_up || exit 1
 AGENT_CG=$(make_cgroup agent) || exit 1
 AGENT2_CG=$(make_cgroup agent2) || exit 1
 PROXY_CG=$(make_cgroup proxy) || exit 1
-for cg in "$AGENT_CG" "$AGENT2_CG"; do
-	echo "$cg" >"$TDIR/cgpath.$(stat -c %i "$cg")"
-done
 
 # The host side: proxy stand-in (intercept HTTP and TLS), forward proxy, MCP
 # gateway stand-in, DNS stand-ins, origins.
@@ -94,8 +81,11 @@ expect_reply "no policy: any UDP goes out" "HELLO dns2" --udp "$ORIGIN2" 5353
 out=$(attach 2>&1)
 assert_eq "attach exits 0" "$?" 0
 assert_match "attach reports the cgroup" "$out" "attached to $AGENT_CG"
-assert_eq "the loader is gone, the policy stays (no netfence of this test runs)" \
-	"$(pgrep -x netfence -P $$ >/dev/null && echo running || echo gone)" gone
+# gone: no process of the loader (a child it left, daemonised or not, keeps its argv)
+left=$(pgrep -f -- "--cgroup $AGENT_CG" | tr '\n' ' ')
+assert_eq "the loader is gone (no process of it or its children is left)" "$left" ""
+expect_refused "the loader is gone, the policy stays: a port outside the set is refused" \
+	"$ORIGIN1" 5000
 
 # --- TCP rows ------------------------------------------------------------------
 expect_reply "redirect :80 with its original destination" "ORIG $ORIGIN1:80" "$ORIGIN1" 80

@@ -56,7 +56,7 @@ for tool in "$PY" bpftool nsenter curl /usr/sbin/squid; do
 	fi
 done
 
-export NETFENCE_PIN_ROOT=/sys/fs/bpf/nftest-$$
+private_pins
 PIN=$NETFENCE_PIN_ROOT
 # Killed runs of this test: "pid" lines; their leftovers are removed at exit.
 : >"$TDIR/runs"

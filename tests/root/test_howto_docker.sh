@@ -29,17 +29,7 @@ for tool in curl openssl /usr/sbin/squid "$NFPROBE" "$NETFENCE"; do
 	fi
 done
 
-export NETFENCE_PIN_ROOT=/sys/fs/bpf/nftest-$$
-# detach whatever the test left attached, then drop its pin root
-detach_all() {
-	local p
-
-	while read -r p; do
-		"$NETFENCE" detach --cgroup "$p" >/dev/null 2>&1
-	done < <("$NETFENCE" -j status 2>/dev/null | grep -o '"cgroup":"[^"]*"' | cut -d'"' -f4)
-	rm -rf "$NETFENCE_PIN_ROOT"
-}
-on_cleanup detach_all
+private_pins
 
 # doc_file NAME: the fenced block after "<!-- file: NAME -->" in docker.md
 doc_file() {

@@ -8,8 +8,7 @@ set -u
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root_env
 
-export NETFENCE_PIN_ROOT=/sys/fs/bpf/nftest-$$
-on_cleanup 'rm -rf "$NETFENCE_PIN_ROOT"'
+private_pins
 
 for tool in curl openssl /usr/sbin/squid; do
 	if ! command -v "$tool" >/dev/null; then
@@ -103,13 +102,21 @@ if [ -n "${http_port:-}" ]; then
 	out=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -H 'Host: allowed.test' \
 		"http://127.0.0.1:$http_port/" 2>&1)
 	assert_match "direct to the intercept port: an error for that client only" "$out" '^[45][0-9][0-9]$'
-	"$NFPROBE" connect --timeout 2000 127.0.0.1 "$tls_port" >/dev/null 2>&1
-	t_pass "direct to the TLS intercept port made"
+	out=$("$NFPROBE" connect --timeout 2000 127.0.0.1 "$tls_port" 2>&1)
+	assert_match "direct to the TLS intercept port: accepted (then closed or silent), not refused" \
+		"$out" '"result":"ok"|"stage":"recv"'
+	out=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -H 'Host: allowed.test' \
+		"http://127.0.0.1:$http_port/" 2>&1)
+	assert_match "after the direct TLS connection Squid still answers" "$out" '^[45][0-9][0-9]$'
 else
 	t_fail "Squid's ports in the -v output" "$(cat "$TDIR/run.err")"
 fi
-touch "$TDIR/phase2"
+# this run's Squid, while it runs (after the run it would be reparented: find it now)
 run_pid=$(bg_pid run)
+squid_pid=$(pgrep -f "netfence-run-.*/squid.conf" -P "$run_pid" | head -n 1)
+squid_start=$(nft_starttime "${squid_pid:-0}" 2>/dev/null)
+assert_match "the run's Squid is a child of netfence run" "${squid_start:-}" '^[0-9]+$'
+touch "$TDIR/phase2"
 bg_wait run 60
 rc=$?
 assert_eq "netfence run exits with the command's status" "$rc" 0
@@ -158,7 +165,8 @@ assert_eq "no run cgroup left" "$(ls -d "$CG2/netfence-run-$run_pid" 2>/dev/null
 assert_eq "no run directory left" \
 	"$(grep -ls "$TDIR/hosts" /tmp/netfence-run-*/squid.conf 2>/dev/null | wc -l)" 0
 assert_eq "no Squid shared memory of this run left" "$(ls /dev/shm | grep -c "^nf${run_pid}r")" 0
-assert_eq "no Squid of this run left" "$(pgrep -f "netfence-run-.*/squid.conf" -P "$run_pid" | wc -l)" 0
+assert_eq "no Squid of this run left" \
+	"$(nft_is_ours "${squid_pid:-0}" "${squid_start:--}" && echo "pid $squid_pid runs")" ""
 assert_eq "no pins left" "$(find "$NETFENCE_PIN_ROOT" -mindepth 1 2>/dev/null | wc -l)" 0
 
 # A run killed with SIGKILL leaves its cgroups, Squid and run directory;
