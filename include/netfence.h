@@ -181,8 +181,10 @@ enum nf_hook {
 #define NF_EVENTS_BYTES		(256 * 1024)	/* ring buffer per policy */
 
 /*
- * A verdict event (ring buffer "events", one per policy): every refusal,
- * and allowed connects too when NF_F_EVENTS_ALLOWED is set.
+ * A verdict event (ring buffer "events", one per policy): refusals at connect,
+ * sendmsg and socket creation (and a refused UDP socket's first dropped
+ * datagram), and allowed connects too when NF_F_EVENTS_ALLOWED is set.
+ * Other egress drops and NF_STAT_DENY_NORECORD are counted only.
  */
 struct nf_event {
 	__u64 ts_ns;		/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */

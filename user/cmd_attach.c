@@ -45,7 +45,7 @@ const char attach_usage[] =
 	"  --loopback allow|host    loopback is the agent's own (allow, default) or the\n"
 	"                           host's, governed like the host gateway (host)\n"
 	"  --log-allowed            verdict events for allowed connections too (refusals\n"
-	"                           always have one; see 'netfence events')\n"
+	"                           at connect, send and socket creation have one already)\n"
 	"  --max-connections N      redirected connections the cgroup may hold open at once\n"
 	"                           (default: 256; 0: no limit); more are refused (EPERM)\n"
 	"  --veth IFNAME            the host side of the agent's veth (its own network\n"
@@ -60,106 +60,6 @@ const char attach_usage[] =
 const char detach_usage[] =
 	"Usage: netfence detach --cgroup PATH | --pid PID\n"
 	"Remove everything attach made for the cgroup. Exit 1 if it has no policy.\n";
-
-void print_usage(const char *usage)
-{
-	fputs(usage, stdout);
-}
-
-int require_root(const char *what)
-{
-	char mnt[512];
-
-	if (geteuid() != 0) {
-		p_err("netfence %s needs root (CAP_SYS_ADMIN, CAP_BPF, CAP_NET_ADMIN)",
-		      what);
-		return EXIT_FAIL;
-	}
-	if (cgroup2_mount("/proc/self/mounts", mnt, sizeof(mnt))) {
-		p_err("no cgroup v2 file system is mounted");
-		return EXIT_FAIL;
-	}
-	return EXIT_OK;
-}
-
-static int bad_option(char **argv, int c);
-
-int pid_cgroup_arg(const char *path, const char *pid_arg, char *buf,
-		   size_t len, const char **out)
-{
-	struct policy_opts o;
-	char err[256];
-
-	*out = path;
-	if (!pid_arg)
-		return path ? EXIT_OK : EXIT_OK;
-	policy_opts_init(&o);
-	if (policy_opt_set(&o, OPT_PID, pid_arg, err, sizeof(err))) {
-		p_err("%s", err);
-		return EXIT_USAGE;
-	}
-	return cgroup_arg(path, o.pid, "--cgroup", "--pid", buf, len, out);
-}
-
-int parse_cgroup_cmd(int argc, char **argv, const char *usage,
-		     const struct option *extra,
-		     int (*fn)(void *ctx, int id, const char *arg), void *ctx,
-		     char *buf, size_t len, const char **path)
-{
-	struct option longopts[16] = {
-		{ "cgroup", required_argument, NULL, 'c' },
-		{ "pid", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-	};
-	const char *pid_arg = NULL;
-	size_t n = 3;
-	int c, ret;
-
-	for (; extra && extra->name && n < 15; extra++)
-		longopts[n++] = *extra;
-	*path = NULL;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			print_usage(usage);
-			return -1;
-		case 'c':
-		case 'p':
-			if (c == 'c' ? *path != NULL : pid_arg != NULL) {
-				p_err("%s given twice", c == 'c' ? "--cgroup" : "--pid");
-				return EXIT_USAGE;
-			}
-			*(c == 'c' ? path : &pid_arg) = optarg;
-			break;
-		case '?':
-		case ':':
-			return bad_option(argv, c);
-		default:
-			ret = fn(ctx, c, optarg);
-			if (ret)
-				return ret;
-		}
-	}
-	if (optind < argc) {
-		p_err("unexpected argument '%s'", argv[optind]);
-		return EXIT_USAGE;
-	}
-	return pid_cgroup_arg(*path, pid_arg, buf, len, path);
-}
-
-/* Reports an unknown option or a missing argument from getopt_long. */
-static int bad_option(char **argv, int c)
-{
-	const char *arg = argv[optind - 1];
-
-	if (c == ':')
-		p_err("%s needs a value", arg);
-	else
-		p_err("unknown option '%s'", arg);
-	return EXIT_USAGE;
-}
 
 static int open_cgroup(const char *flag, const char *path,
 		       struct cgroup_ref *ref)
@@ -255,7 +155,11 @@ static int attach_other(void *ctx, int id, const char *arg, char **argv)
 	(void)argv;
 	if (id == 'h') {
 		print_usage(attach_usage);
-		return -1;
+		return CLI_HELP;
+	}
+	if (id == 'j') {
+		cli_json();
+		return 0;
 	}
 	if (id == OPT_HOSTS_FILE) {
 		if (x->hosts_file) {
@@ -352,7 +256,7 @@ static const char *agent_hosts(const char *hosts_file, int pid,
 int do_attach(int argc, char **argv)
 {
 	struct cgroup_ref cg = { .fd = -1 }, proxy_cg = { .fd = -1 };
-	struct option longopts[OPT_POLICY_END - OPT_CGROUP + 5];
+	struct option longopts[OPT_POLICY_END - OPT_CGROUP + 6];
 	struct attach_extra x = { 0 };
 	struct enforce_opts eo = { 0 };
 	char err[1024], cgbuf[CGROUP_PATH_MAX], pcgbuf[CGROUP_PATH_MAX];
@@ -367,7 +271,8 @@ int do_attach(int argc, char **argv)
 	policy_opts_init(&o);
 	for (const struct option *p = policy_options; p->name; p++)
 		longopts[n++] = *p;
-	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	longopts[n++] = (struct option)CLI_HELP_OPTION;
+	longopts[n++] = (struct option)CLI_JSON_OPTION;
 	longopts[n++] = (struct option){ "hosts-file", required_argument, NULL,
 					 OPT_HOSTS_FILE };
 	longopts[n++] = (struct option){ "veth", required_argument, NULL, OPT_VETH };
@@ -377,7 +282,7 @@ int do_attach(int argc, char **argv)
 
 	ret = policy_parse_args(&o, argc, argv, longopts, attach_other, &x);
 	if (ret) {
-		ret = ret < 0 ? EXIT_OK : ret;
+		ret = cli_exit(ret);
 		goto out;
 	}
 	ret = EXIT_USAGE;
@@ -472,7 +377,7 @@ int do_detach(int argc, char **argv)
 	ret = parse_cgroup_cmd(argc, argv, detach_usage, NULL, NULL, NULL, buf,
 			       sizeof(buf), &path);
 	if (ret)
-		return ret < 0 ? EXIT_OK : ret;
+		return cli_exit(ret);
 	if (!path || !*path) {
 		p_err("--cgroup PATH (or --pid PID) is required");
 		return EXIT_USAGE;

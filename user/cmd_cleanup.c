@@ -225,7 +225,8 @@ int do_cleanup(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_HELP_OPTION,
+		CLI_JSON_OPTION,
 		{ 0 },
 	};
 	struct cleanup c = { 0 };
@@ -233,17 +234,19 @@ int do_cleanup(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, CLI_SHORTOPTS, longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':
 			print_usage(cleanup_usage);
 			return EXIT_OK;
+		case 'j':
+			cli_json();
+			break;
 		case 'n':
 			c.dry_run = true;
 			break;
 		default:
-			p_err("unknown option '%s'", argv[optind - 1]);
-			return EXIT_USAGE;
+			return bad_option(argv, ch);
 		}
 	}
 	if (optind < argc) {

@@ -17,8 +17,9 @@
 
 const char events_usage[] =
 	"Usage: netfence events [--cgroup PATH | --pid PID] [--count N] [--timeout SECONDS]\n"
-	"Stream verdict events (every refusal; allowed connections too with\n"
-	"--log-allowed at attach): one line each, or one JSON object per line with -j.\n"
+	"Stream verdict events (refusals at connect, send and socket creation; allowed\n"
+	"connections too with --log-allowed at attach): one line each, or one JSON\n"
+	"object per line with -j. Packet drops and deny_norecord are counted only.\n"
 	"Events still in the buffer from before it started come first.\n"
 	"Stops on Ctrl-C, after N events, or after SECONDS. Events lost to a full\n"
 	"buffer are counted in 'netfence status' (events_lost).\n";
@@ -108,7 +109,7 @@ int do_events(int argc, char **argv)
 	ret = parse_cgroup_cmd(argc, argv, events_usage, extra, events_flag, &opts,
 			       cgbuf, sizeof(cgbuf), &path);
 	if (ret)
-		return ret < 0 ? EXIT_OK : ret;
+		return cli_exit(ret);
 	ret = require_root("events");
 	if (ret)
 		return ret;

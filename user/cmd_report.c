@@ -24,7 +24,8 @@ int do_report(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "text", no_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_HELP_OPTION,
+		CLI_JSON_OPTION,
 		{ 0 },
 	};
 	char err[512], path[PATH_MAX + 16];
@@ -35,11 +36,14 @@ int do_report(int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+" CLI_SHORTOPTS, opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			print_usage(report_usage);
 			return EXIT_OK;
+		case 'j':
+			cli_json();
+			break;
 		case 't':
 			text = true;
 			break;

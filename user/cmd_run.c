@@ -214,7 +214,8 @@ static const struct option run_options[] = {
 	{ "allow-urls", required_argument, NULL, OPT_ALLOW_URLS },
 	{ "origin-ca-file", required_argument, NULL, OPT_ORIGIN_CA },
 	{ "upstream-proxy", required_argument, NULL, OPT_UPSTREAM },
-	{ "help", no_argument, NULL, 'h' },
+	CLI_HELP_OPTION,
+	CLI_JSON_OPTION,
 	{ 0 },
 };
 
@@ -422,7 +423,10 @@ static int run_flag(void *ctx, int c, const char *arg, char **argv)
 	switch (c) {
 	case 'h':
 		print_usage(run_usage);
-		return -1;
+		return CLI_HELP;
+	case 'j':
+		cli_json();
+		return 0;
 	case OPT_ALLOW_DOMAINS:
 	case OPT_BLOCK_DOMAINS:
 		if (domain_list_add_spec(c == OPT_ALLOW_DOMAINS ? &r->allow : &r->block,
@@ -1260,7 +1264,6 @@ static int start_child(struct run_ctx *r)
 	return 0;
 }
 
-/* Waits for the command; forwards signals; notices Squid dying. */
 /* --log-dir: the policy's verdict events go to events.jsonl. */
 static int log_event(void *ctx, void *data, size_t len)
 {
@@ -1559,7 +1562,7 @@ int do_run(int argc, char **argv)
 	r.po.loopback = -1;
 	ret = parse_args(&r, argc, argv);
 	if (ret) {
-		ret = ret < 0 ? EXIT_OK : ret;
+		ret = cli_exit(ret);
 		goto out_free;
 	}
 	if (r.po.loopback < 0)

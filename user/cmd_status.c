@@ -263,7 +263,7 @@ int do_status(int argc, char **argv)
 	ret = parse_cgroup_cmd(argc, argv, status_usage, NULL, NULL, NULL, cgbuf,
 			       sizeof(cgbuf), &path);
 	if (ret)
-		return ret < 0 ? EXIT_OK : ret;
+		return cli_exit(ret);
 	ret = require_root("status");
 	if (ret)
 		return ret;

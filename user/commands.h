@@ -3,8 +3,7 @@
 #ifndef NETFENCE_COMMANDS_H
 #define NETFENCE_COMMANDS_H
 
-#include <getopt.h>
-#include <stddef.h>
+#include "cli.h"
 
 /* What `run` creates, named by its pid (`cleanup` finds dead runs' by it). */
 #define RUN_CGROUP_PREFIX "netfence-run-"	/* under the cgroup2 mount */
@@ -33,26 +32,5 @@ extern const char check_usage[];
 extern const char events_usage[];
 extern const char cleanup_usage[];
 extern const char report_usage[];
-
-/* Prints a command's usage to stdout (for --help). */
-void print_usage(const char *usage);
-
-/* --cgroup PATH or --pid PID (as text) to a path; reports errors. */
-int pid_cgroup_arg(const char *path, const char *pid_arg, char *buf,
-		   size_t len, const char **out);
-
-/*
- * The command line of detach, status and events: --cgroup PATH | --pid PID,
- * --help, and the command's own options (extra: any other ids, handled by
- * fn). *path is the cgroup named (resolved from --pid into buf), or NULL.
- * Returns 0, -1 after --help, or an exit status (errors reported).
- */
-int parse_cgroup_cmd(int argc, char **argv, const char *usage,
-		     const struct option *extra,
-		     int (*fn)(void *ctx, int id, const char *arg), void *ctx,
-		     char *buf, size_t len, const char **path);
-
-/* Root and a cgroup v2 mount; prints the error. 0 or an exit status. */
-int require_root(const char *what);
 
 #endif /* NETFENCE_COMMANDS_H */

@@ -95,12 +95,14 @@ bool nf_stat_refuses(int stat)
 	case NF_STAT_DENY_PROTO:
 	case NF_STAT_DENY_SOCKET:
 	case NF_STAT_SKB_DROP:
+	case NF_STAT_DNS_REFUSED:
 		return true;
 	case NF_STAT_REDIRECT:
 	case NF_STAT_REDIRECT_TLS:
 	case NF_STAT_BYPASS:
 	case NF_STAT_FWD_PROXY:
 	case NF_STAT_DNS:
+	case NF_STAT_DNS_REDIRECT:
 	case NF_STAT_LOOPBACK:
 	case NF_STAT_ORIG_STORED:
 	case NF_STAT_ORIG_STORE_FAIL:

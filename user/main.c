@@ -36,7 +36,7 @@ static const char main_usage[] =
 	"  cleanup  remove what killed runs and attaches left behind\n"
 	"  report   a run's --log-dir as one HTML page, JSON or a summary\n"
 	"\n"
-	"  -j, --json     JSON on stdout (errors too)\n"
+	"  -j, --json     JSON on stdout (errors too); also after the command\n"
 	"  -v, --verbose  more messages; -d, --debug: libbpf and verifier logs\n"
 	"\n"
 	"Run 'netfence COMMAND --help' for a command's flags.\n"

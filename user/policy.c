@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 
 #include "cgroup.h"
+#include "cli.h"
 #include "log.h"
 #include "parse.h"
 #include "policy.h"
@@ -302,6 +302,23 @@ int policy_config_load(struct policy_opts *o, const char *path, char *err,
 	return ret;
 }
 
+static bool from_file(const struct policy_opts *o, int id)
+{
+	return o->from_file & (1ull << (id - OPT_CGROUP));
+}
+
+/* Of a path/pid pair, the one from the file gives way to the other given as a flag. */
+static void flag_overrides_file(struct policy_opts *o, int path_id, int pid_id,
+				const char **path, int *pid)
+{
+	if (!*path || !*pid)
+		return;
+	if (from_file(o, path_id) && !from_file(o, pid_id))
+		*path = NULL;
+	else if (from_file(o, pid_id) && !from_file(o, path_id))
+		*pid = 0;
+}
+
 int policy_parse_args(struct policy_opts *o, int argc, char **argv,
 		      const struct option *longopts,
 		      int (*other)(void *ctx, int id, const char *arg, char **argv),
@@ -313,7 +330,7 @@ int policy_parse_args(struct policy_opts *o, int argc, char **argv,
 	/* pass 1: the policy file, so that flags override it */
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+" CLI_SHORTOPTS, longopts, NULL)) != -1) {
 		if (c == OPT_CONFIG) {
 			if (o->config) {
 				p_err("--config given twice");
@@ -331,7 +348,7 @@ int policy_parse_args(struct policy_opts *o, int argc, char **argv,
 	}
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+" CLI_SHORTOPTS, longopts, NULL)) != -1) {
 		if (c == '?' || c == ':') {
 			p_err(c == ':' ? "%s needs a value" : "unknown option '%s'",
 			      argv[optind - 1]);
@@ -350,29 +367,10 @@ int policy_parse_args(struct policy_opts *o, int argc, char **argv,
 		if (ret)
 			return ret;
 	}
-	return 0;
-}
-
-int cgroup_arg(const char *path, int pid, const char *path_flag,
-	       const char *pid_flag, char *buf, size_t len, const char **out)
-{
-	*out = path;
-	if (path && pid) {
-		p_err("give %s or %s, not both", path_flag, pid_flag);
-		return EXIT_USAGE;
-	}
-	if (!pid)
-		return 0;
-	if (kill(pid, 0) && errno == ESRCH) {
-		p_err("%s '%d': no such process", pid_flag, pid);
-		return EXIT_USAGE;
-	}
-	if (cgroup_of_pid(pid, buf, len)) {
-		p_err("%s '%d': cannot read its cgroup v2 path from /proc/%d/cgroup",
-		      pid_flag, pid, pid);
-		return EXIT_USAGE;
-	}
-	*out = buf;
+	/* a flag overrides the file: also --pid a file's cgroup, and the other way round */
+	flag_overrides_file(o, OPT_CGROUP, OPT_PID, &o->cgroup, &o->pid);
+	flag_overrides_file(o, OPT_PROXY_CGROUP, OPT_PROXY_PID, &o->proxy_cgroup,
+			    &o->proxy_pid);
 	return 0;
 }
 
@@ -530,6 +528,9 @@ int policy_build(const struct policy_opts *o, struct policy *out, char *err,
 		     p->redirect_ports);
 	redirect_set(o->tls_ports ? o->tls_ports : DEFAULT_TLS_PORTS,
 		     p->tls_ports);
+	/* --tls-ports are "of those": a TLS port outside the redirect set is refused */
+	for (size_t i = 0; i < sizeof(p->tls_ports); i++)
+		p->tls_ports[i] &= p->redirect_ports[i];
 
 	ret = build_resolvers(o, p, err, errlen);
 	if (ret)

@@ -124,13 +124,6 @@ int policy_parse_args(struct policy_opts *o, int argc, char **argv,
 		      int (*other)(void *ctx, int id, const char *arg, char **argv),
 		      void *ctx);
 
-/*
- * The cgroup named by --cgroup or --pid (flag names for errors), resolved to
- * a path in buf. Returns 0 or an exit status (errors reported).
- */
-int cgroup_arg(const char *path, int pid, const char *path_flag,
-	       const char *pid_flag, char *buf, size_t len, const char **out);
-
 /* The built policy. */
 struct policy {
 	struct nf_policy pol;

@@ -243,6 +243,7 @@ out=$(attach --redirect-ports 80,5000 --tls-ports 5001 2>&1)
 assert_match "re-attach says it replaced" "$out" "replaced policy on"
 expect_reply "new policy: :5000 redirected with its destination" "ORIG $ORIGIN1:5000" "$ORIGIN1" 5000
 expect_refused "new policy: :443 is no longer redirected" "$ORIGIN1" 443
+expect_refused "new policy: --tls-ports 5001, not one of --redirect-ports, is refused" "$ORIGIN1" 5001
 st=$("$NETFENCE" -j status --cgroup "$AGENT_CG")
 assert_match "status shows the new generation" "$st" '"generation":12'
 assert_match "status shows the new ports" "$st" '"redirect_ports":"80,5000"'

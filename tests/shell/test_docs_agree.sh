@@ -8,7 +8,8 @@
 #   3. the bash completion, completion/netfence.bash, asked the way bash
 #      asks it (COMP_WORDS, COMP_CWORD, COMPREPLY).
 # For each command: the same flag set, and the same flags taking a value.
-# --help/-h is left out (every command takes it). The manual page must also
+# --help/-h is left out (every command takes it), and so are -j/--json after a
+# command (every command takes them: checked apart, below). The manual page must also
 # render without a groff warning. Needs no root; runs no command but --help
 # and flags that fail at parse time.
 set -u
@@ -90,13 +91,15 @@ if ((${#HELP_CMDS[@]} == 0)); then
 fi
 t_pass "netfence --help lists ${#HELP_CMDS[@]} commands: ${HELP_CMDS[*]}"
 
-# set_of: "flag value" lines -> sorted "flag:value" words, --help/-h dropped
+# set_of [main]: "flag value" lines -> sorted "flag:value" words, --help/-h
+# dropped, and -j/--json too for a command (the global flags they are)
 set_of() {
-	awk '$1 != "--help" && $1 != "-h" { print $1 ":" $2 }' | sort | tr '\n' ' ' |
-		sed 's/ $//'
+	awk -v main="${1:-}" '$1 != "--help" && $1 != "-h" &&
+		(main || ($1 != "--json" && $1 != "-j")) { print $1 ":" $2 }' |
+		sort | tr '\n' ' ' | sed 's/ $//'
 }
 
-HELP[main]=$(help_flags <<<"$main_help" | set_of)
+HELP[main]=$(help_flags <<<"$main_help" | set_of main)
 declare -A HELPTEXT
 for c in "${HELP_CMDS[@]}"; do
 	HELPTEXT[$c]=$("$NETFENCE" "$c" --help 2>&1)
@@ -155,6 +158,19 @@ for c in main "${HELP_CMDS[@]}"; do
 			"$(printf '%s\n' "${bad[@]}")"
 	fi
 done
+# -j/--json after the command ("netfence status -j"), as before it
+for c in "${HELP_CMDS[@]}"; do
+	bad=()
+	for f in -j --json; do
+		why=$(probe "$c" "$f" 0) || bad+=("$why")
+	done
+	if ((${#bad[@]} == 0)); then
+		t_pass "netfence $c takes -j and --json after the command"
+	else
+		t_fail "netfence $c takes -j and --json after the command" \
+			"$(printf '%s\n' "${bad[@]}")"
+	fi
+done
 
 # ---------------------------------------------------------------------------
 # 2. the manual page
@@ -199,7 +215,7 @@ man_flags() {
 MANOUT=$(man_flags)
 mapfile -t MAN_CMDS < <(awk '$1 == "command" { print $2 }' <<<"$MANOUT" | sort)
 declare -A MANSET
-MANSET[main]=$(awk '$1 == "main" { print $2, $3 }' <<<"$MANOUT" | set_of)
+MANSET[main]=$(awk '$1 == "main" { print $2, $3 }' <<<"$MANOUT" | set_of main)
 policy=$(awk '$1 == "policy" { print $2, $3 }' <<<"$MANOUT")
 for c in "${MAN_CMDS[@]}"; do
 	own=$(awk -v c="$c" '$1 == c && $2 ~ /^-/ { print $2, $3 }' <<<"$MANOUT")
@@ -238,6 +254,7 @@ comp_set() {
 	fi
 	for f in $flags; do
 		[[ $f == --help || $f == -h ]] && continue
+		[[ $c != main && ($f == --json || $f == -j) ]] && continue
 		v=1
 		if [[ $c == main ]]; then
 			v=0	# global flags take no value

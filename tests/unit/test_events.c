@@ -21,7 +21,7 @@ static char *print(const struct nf_event *e, bool json)
 	FILE *f = open_memstream(&buf, &len);
 
 	assert_non_null(f);
-	event_print(f, e, json);
+	event_print(f, e, sizeof(*e), json);
 	fclose(f);
 	return buf;
 }
@@ -54,13 +54,17 @@ static void test_refused_connect_text(void **state)
 static void test_refused_connect_json(void **state)
 {
 	struct nf_event e = connect4(NF_STAT_DENY_PORT);
-	char *s = print(&e, true);
+	char *s = print(&e, true), t[64], want[512];
 
 	(void)state;
-	assert_string_equal(s, "{\"ts_ns\":42,\"verdict\":\"refused\",\"reason\":\"deny_port\","
-			       "\"hook\":\"connect\",\"proto\":\"tcp\",\"family\":2,"
-			       "\"destination\":\"10.1.2.3:5000\",\"pid\":101,\"tgid\":100,"
-			       "\"uid\":1000,\"comm\":\"abcdefghijklmnop\",\"cgroup_id\":7}\n");
+	event_time_str(event_wall_ns(e.ts_ns), t, sizeof(t));
+	snprintf(want, sizeof(want),
+		 "{\"time\":\"%s\",\"ts_ns\":42,\"verdict\":\"refused\",\"reason\":\"deny_port\","
+		 "\"hook\":\"connect\",\"proto\":\"tcp\",\"family\":2,"
+		 "\"destination\":\"10.1.2.3:5000\",\"pid\":101,\"tgid\":100,"
+		 "\"uid\":1000,\"comm\":\"abcdefghijklmnop\",\"cgroup_id\":7,"
+		 "\"family_name\":\"inet\"}\n", t);
+	assert_string_equal(s, want);
 	free(s);
 }
 
@@ -122,6 +126,8 @@ static void test_refuses(void **state)
 	assert_true(nf_stat_refuses(NF_STAT_DENY_PORT));
 	assert_true(nf_stat_refuses(NF_STAT_DENY_SOCKET));
 	assert_true(nf_stat_refuses(NF_STAT_SKB_DROP));
+	assert_true(nf_stat_refuses(NF_STAT_DNS_REFUSED));
+	assert_false(nf_stat_refuses(NF_STAT_DNS_REDIRECT));
 	assert_false(nf_stat_refuses(NF_STAT_REDIRECT));
 	assert_false(nf_stat_refuses(NF_STAT_LOOPBACK));
 	/* after the refusals in the enum, yet not refusals */

@@ -414,6 +414,76 @@ static void test_config_file(void **state)
 	unlink(path);
 }
 
+/* --proxy-pid on the command line overrides proxy-cgroup from --config (and --pid cgroup). */
+static void test_pid_flag_overrides_file_cgroup(void **state)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "pid", required_argument, NULL, OPT_PID },
+		{ "cgroup", required_argument, NULL, OPT_CGROUP },
+		{ "proxy-pid", required_argument, NULL, OPT_PROXY_PID },
+		{ "proxy-cgroup", required_argument, NULL, OPT_PROXY_CGROUP },
+		{ 0 },
+	};
+	char path[160], pid[16];
+	struct policy_opts o;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/pids.conf", dir);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	write_file(path, "cgroup = agent.slice\nproxy-cgroup = proxy.slice\n");
+	{
+		char *argv[] = { "attach", "--pid", pid, "--proxy-pid", pid, "--config", path, NULL };
+
+		opts(&o);
+		assert_int_equal(policy_parse_args(&o, 7, argv, longopts, NULL, NULL), 0);
+		assert_null(o.cgroup);
+		assert_int_equal(o.pid, getpid());
+		assert_null(o.proxy_cgroup);
+		assert_int_equal(o.proxy_pid, getpid());
+		policy_opts_free(&o);
+	}
+	{
+		/* both on the command line: kept, for attach to refuse */
+		char *argv[] = { "attach", "--proxy-cgroup", "p", "--proxy-pid", pid, NULL };
+
+		opts(&o);
+		assert_int_equal(policy_parse_args(&o, 5, argv, longopts, NULL, NULL), 0);
+		assert_string_equal(o.proxy_cgroup, "p");
+		assert_int_equal(o.proxy_pid, getpid());
+		policy_opts_free(&o);
+	}
+	unlink(path);
+}
+
+/* --tls-ports are "of those" --redirect-ports: the TLS set is the intersection. */
+static void test_tls_ports_of_redirect_ports(void **state)
+{
+	struct policy_opts o;
+	struct policy p;
+	char err[256], buf[64];
+
+	(void)state;
+	opts(&o);
+	set_flags(&o, err, sizeof(err), OPT_PROXY, "10.0.0.1:3129", OPT_REDIRECT_PORTS, "80", 0);
+	assert_int_equal(policy_build(&o, &p, err, sizeof(err)), 0);
+	portset_format(p.pol.tls_ports, buf, sizeof(buf));
+	assert_string_equal(buf, "");	/* the default 443 is not redirected */
+	policy_free(&p);
+	policy_opts_free(&o);
+
+	opts(&o);
+	set_flags(&o, err, sizeof(err), OPT_PROXY, "10.0.0.1:3129", OPT_REDIRECT_PORTS,
+		  "80,8400-8443", OPT_TLS_PORTS, "443,8443-9000", 0);
+	assert_int_equal(policy_build(&o, &p, err, sizeof(err)), 0);
+	portset_format(p.pol.tls_ports, buf, sizeof(buf));
+	assert_string_equal(buf, "8443");
+	portset_format(p.pol.redirect_ports, buf, sizeof(buf));
+	assert_string_equal(buf, "80,8400-8443");
+	policy_free(&p);
+	policy_opts_free(&o);
+}
+
 static void test_config_file_errors(void **state)
 {
 	static const struct {
@@ -464,6 +534,8 @@ int main(void)
 		cmocka_unit_test(test_many_pairs),
 		cmocka_unit_test(test_config_file),
 		cmocka_unit_test(test_max_connections),
+		cmocka_unit_test(test_tls_ports_of_redirect_ports),
+		cmocka_unit_test(test_pid_flag_overrides_file_cgroup),
 		cmocka_unit_test(test_config_file_errors),
 	};
 
