@@ -10,12 +10,26 @@
 #include <string.h>
 #include <time.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <linux/magic.h>
 
 #include "cgroup.h"
+
+int cgroup_rmdir(const char *path, int ms)
+{
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+
+	for (int i = 0;; i++) {
+		if (!rmdir(path) || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY || i >= ms / 10)
+			return -errno;
+		nanosleep(&tick, NULL);
+	}
+}
 
 int cgroup2_mount(const char *mounts_path, char *out, size_t len)
 {

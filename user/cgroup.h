@@ -30,6 +30,12 @@ int cgroup_open(const char *path, struct cgroup_ref *ref, char *err,
 		size_t errlen);
 void cgroup_close(struct cgroup_ref *ref);
 
+/*
+ * rmdir of a cgroup, retried every 10 ms for up to ms while it is busy (its
+ * last tasks are still exiting). 0 (also when it is already gone) or -errno.
+ */
+int cgroup_rmdir(const char *path, int ms);
+
 /* The cgroup v2 path of a process (from /proc/PID/cgroup), absolute. */
 int cgroup_of_pid(int pid, char *out, size_t len);
 

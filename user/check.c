@@ -889,7 +889,7 @@ static int cgroup_create(struct check_ctx *c)
 
 static void cgroup_remove(struct check_ctx *c)
 {
-	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int err;
 
 	if (c->cg_fd >= 0)
 		close(c->cg_fd);
@@ -897,15 +897,9 @@ static void cgroup_remove(struct check_ctx *c)
 	if (!c->cg[0])
 		return;
 	/* the probe child's exit may take a moment to leave the cgroup */
-	for (int i = 0; i < 200; i++) {
-		if (!rmdir(c->cg) || errno == ENOENT)
-			break;
-		if (errno != EBUSY) {
-			pr_warn("check: cannot remove %s: %s", c->cg, strerror(errno));
-			break;
-		}
-		nanosleep(&ts, NULL);
-	}
+	err = cgroup_rmdir(c->cg, 2000);
+	if (err)
+		pr_warn("check: cannot remove %s: %s", c->cg, strerror(-err));
 	c->cg[0] = '\0';
 }
 

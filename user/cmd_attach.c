@@ -81,7 +81,7 @@ static void print_attached(const struct cgroup_ref *cg,
 	char buf[32];
 
 	if (json_output) {
-		struct json *j = json_new(stdout);
+		struct json jw, *j = json_init(&jw, stdout);
 
 		json_object_begin(j);
 		json_kv_str(j, "cgroup", cg->path);
@@ -418,7 +418,7 @@ int do_detach(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	if (json_output) {
-		struct json *j = json_new(stdout);
+		struct json jw, *j = json_init(&jw, stdout);
 
 		json_object_begin(j);
 		json_kv_str(j, "detached", cg.path[0] ? cg.path : path);

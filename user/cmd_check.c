@@ -65,7 +65,7 @@ int do_check(int argc, char **argv)
 	}
 	missing = check_run(r, flags);
 	if (json_output) {
-		struct json *j = json_new(stdout);
+		struct json jw, *j = json_init(&jw, stdout);
 
 		check_print_json(j, r);
 		json_end(j);

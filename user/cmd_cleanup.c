@@ -80,15 +80,14 @@ static bool netfence_alive(int pid)
 /* Kills everything in a cgroup subtree, then removes it, deepest first. */
 static int remove_cgroup_tree(const char *path)
 {
-	struct timespec tick = { 0, 10 * 1000 * 1000 };
 	char sub[PATH_MAX];
 	struct dirent *de;
 	DIR *d;
-	int fd, ret = 0;
+	int err, ret = 0;
 
-	fd = cgroup_kill_all(path);
-	if (fd && fd != -ENOENT)
-		pr_debug("killing what is in %s: %s", path, strerror(-fd));
+	err = cgroup_kill_all(path);
+	if (err && err != -ENOENT)
+		pr_debug("killing what is in %s: %s", path, strerror(-err));
 	d = opendir(path);
 	if (d) {
 		while ((de = readdir(d))) {
@@ -100,14 +99,8 @@ static int remove_cgroup_tree(const char *path)
 		}
 		closedir(d);
 	}
-	for (int i = 0; i < 300; i++) {
-		if (!rmdir(path))
-			return ret;
-		if (errno != EBUSY)
-			break;
-		nanosleep(&tick, NULL);
-	}
-	return -errno;
+	err = cgroup_rmdir(path, 3000);
+	return err ? err : ret;
 }
 
 static void dead_runs(struct cleanup *c)
@@ -193,7 +186,7 @@ static int collect_stale(const struct policy_state *ps, void *ctx)
 	    !ps->cgroup_replaced)
 		return 0;	/* enforcing */
 	if (s->n < 256) {
-		s->ids[s->n] = strtoull(strstr(ps->dir, "cg-") + 3, NULL, 10);
+		s->ids[s->n] = ps->id;
 		snprintf(s->names[s->n], sizeof(s->names[0]), "%s", ps->dir);
 		s->n++;
 	}
@@ -230,6 +223,7 @@ int do_cleanup(int argc, char **argv)
 		{ 0 },
 	};
 	struct cleanup c = { 0 };
+	struct json jw;
 	int ch, ret;
 
 	optind = 1;
@@ -257,7 +251,7 @@ int do_cleanup(int argc, char **argv)
 	if (ret)
 		return ret;
 	if (json_output) {
-		c.j = json_new(stdout);
+		c.j = json_init(&jw, stdout);
 		json_array_begin(c.j);
 	}
 	dead_runs(&c);

@@ -592,13 +592,11 @@ static int make_dir(const char *path, bool *made)
 /* Kills whatever is left in a cgroup we made, then removes it. */
 static void remove_cgroup(const char *path)
 {
-	struct timespec tick = { 0, 10 * 1000 * 1000 };
-	int ret = cgroup_kill_all(path);
+	int err = cgroup_kill_all(path);
 
-	if (ret && ret != -ENOENT)
-		pr_debug("killing what is in %s: %s", path, strerror(-ret));
-	for (int i = 0; i < 300 && rmdir(path) && errno == EBUSY; i++)
-		nanosleep(&tick, NULL);
+	if (err && err != -ENOENT)
+		pr_debug("killing what is in %s: %s", path, strerror(-err));
+	cgroup_rmdir(path, 3000);
 }
 
 /*
@@ -1399,7 +1397,7 @@ static void write_run_json(const struct run_ctx *r, bool ended, int status)
 	char path[PATH_MAX + 16], tmp[PATH_MAX + 16], buf[64], a[16];
 	struct timespec now;
 	struct utsname u;
-	struct json *j;
+	struct json jw, *j;
 	FILE *f;
 	size_t nb;
 	int fd;
@@ -1416,7 +1414,7 @@ static void write_run_json(const struct run_ctx *r, bool ended, int status)
 			close(fd);
 		return;
 	}
-	j = json_new(f);
+	j = json_init(&jw, f);
 	json_object_begin(j);
 	json_kv_str(j, "netfence_version", NETFENCE_VERSION);
 	json_kv_str(j, "kernel", uname(&u) ? NULL : u.release);

@@ -257,6 +257,7 @@ int do_status(int argc, char **argv)
 	struct cgroup_ref cg = { .fd = -1 };
 	char err[512], why[256], cgbuf[CGROUP_PATH_MAX];
 	struct status_ctx c = { 0 };
+	struct json jw;
 	const char *path;
 	int n, ret;
 
@@ -274,7 +275,7 @@ int do_status(int argc, char **argv)
 	cgroup_close(&cg);
 
 	if (json_output) {
-		c.j = json_new(stdout);
+		c.j = json_init(&jw, stdout);
 		json_array_begin(c.j);
 	}
 	n = enforce_list(path ? cg.id : 0, show, &c, err, sizeof(err));
@@ -289,8 +290,6 @@ int do_status(int argc, char **argv)
 		json_array_end(c.j);
 		if (n >= 0)
 			json_end(c.j);
-		else
-			free(c.j);
 	}
 	if (n < 0) {
 		p_err("%s", err);

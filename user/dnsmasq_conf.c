@@ -6,8 +6,8 @@
 #include <arpa/inet.h>
 
 #include "dnsmasq_conf.h"
+#include "parse.h"
 
-#define set_err(...) snprintf(err, errlen, __VA_ARGS__)
 
 /* A name dnsmasq takes inside server=/.../: letters, digits, '.', '-', '_'. */
 static bool name_ok(const char *s)
@@ -57,7 +57,7 @@ static int check_rule(const struct domain_rule *r, const char *what,
 		      char *err, size_t errlen)
 {
 	if (domain_rule_valid(r) || (!r->is_ip && !name_ok(r->name))) {
-		set_err("%s entry '%s': not a name the DNS filter can take", what,
+		set_err(err, errlen, "%s entry '%s': not a name the DNS filter can take", what,
 			r->name ? r->name : "");
 		return -EINVAL;
 	}
@@ -73,16 +73,16 @@ int dnsmasq_conf_write(FILE *f, const struct dnsmasq_conf_opts *o, char *err,
 	int ret;
 
 	if (!o->listen_addr || inet_pton(AF_INET, o->listen_addr, &a) != 1) {
-		set_err("listen address '%s': not a dotted-quad IPv4 address",
+		set_err(err, errlen, "listen address '%s': not a dotted-quad IPv4 address",
 			o->listen_addr ? o->listen_addr : "");
 		return -EINVAL;
 	}
 	if (!o->port) {
-		set_err("port 0");
+		set_err(err, errlen, "port 0");
 		return -EINVAL;
 	}
 	if (o->n_upstreams > DNSMASQ_MAX_UPSTREAMS) {
-		set_err("%zu upstream resolvers, more than %d", o->n_upstreams,
+		set_err(err, errlen, "%zu upstream resolvers, more than %d", o->n_upstreams,
 			DNSMASQ_MAX_UPSTREAMS);
 		return -EINVAL;
 	}
@@ -94,7 +94,7 @@ int dnsmasq_conf_write(FILE *f, const struct dnsmasq_conf_opts *o, char *err,
 
 		for (size_t i = 0; i < 4; i++) {
 			if (paths[i] && !value_ok(paths[i])) {
-				set_err("%s '%s': characters dnsmasq would misread",
+				set_err(err, errlen, "%s '%s': characters dnsmasq would misread",
 					names[i], paths[i]);
 				return -EINVAL;
 			}
@@ -160,7 +160,7 @@ int dnsmasq_conf_write(FILE *f, const struct dnsmasq_conf_opts *o, char *err,
 		fprintf(f, "server=/*.%s/#\n", b->name);
 	}
 	if (ferror(f)) {
-		set_err("write error");
+		set_err(err, errlen, "write error");
 		return -EIO;
 	}
 	return 0;

@@ -20,18 +20,6 @@
 #define SHOW_BUF 72
 #define WHY_BUF 160
 
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* s quoted and escaped, safe to print in a reason; long values cut. */
 static const char *show(char buf[SHOW_BUF], const char *s, size_t len)
 {

@@ -20,10 +20,10 @@
 
 #include "enforce.h"
 #include "log.h"
+#include "parse.h"
 #include "netfence.skel.h"
 #include "veth.h"
 
-#define err_set(...) snprintf(err, errlen, __VA_ARGS__)
 
 /* Pinned objects of one policy directory. */
 static const char *const map_pins[] = { "state", "policy", "bypass", "stats",
@@ -96,6 +96,9 @@ bool nf_stat_refuses(int stat)
 	case NF_STAT_DENY_SOCKET:
 	case NF_STAT_SKB_DROP:
 	case NF_STAT_DNS_REFUSED:
+	case NF_STAT_DENY_MCAST:
+	case NF_STAT_DENY_CONNLIMIT:
+	case NF_STAT_VETH_DROP:
 		return true;
 	case NF_STAT_REDIRECT:
 	case NF_STAT_REDIRECT_TLS:
@@ -133,11 +136,11 @@ static int ensure_bpffs(char *err, size_t errlen)
 	if (!statfs(parent, &sfs) && sfs.f_type == BPF_FS_MAGIC)
 		return 0;
 	if (mkdir(parent, 0700) && errno != EEXIST) {
-		err_set("cannot create %s: %s", parent, strerror(errno));
+		set_err(err, errlen, "cannot create %s: %s", parent, strerror(errno));
 		return -errno;
 	}
 	if (mount("bpf", parent, "bpf", 0, "mode=0700")) {
-		err_set("no BPF file system at %s and mounting one failed: %s",
+		set_err(err, errlen, "no BPF file system at %s and mounting one failed: %s",
 			parent, strerror(errno));
 		return -errno;
 	}
@@ -156,7 +159,7 @@ static int lock_root(bool create, char *err, size_t errlen)
 		if (ret)
 			return ret;
 		if (mkdir(root, 0700) && errno != EEXIST) {
-			err_set("cannot create %s: %s", root, strerror(errno));
+			set_err(err, errlen, "cannot create %s: %s", root, strerror(errno));
 			return -errno;
 		}
 	}
@@ -164,11 +167,11 @@ static int lock_root(bool create, char *err, size_t errlen)
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return -ENOENT;
-		err_set("cannot open %s: %s", root, strerror(errno));
+		set_err(err, errlen, "cannot open %s: %s", root, strerror(errno));
 		return -errno;
 	}
 	if (flock(fd, LOCK_EX)) {
-		err_set("cannot lock %s: %s", root, strerror(errno));
+		set_err(err, errlen, "cannot lock %s: %s", root, strerror(errno));
 		close(fd);
 		return -errno;
 	}
@@ -181,6 +184,14 @@ static void unlock_root(int fd)
 		flock(fd, LOCK_UN);
 		close(fd);
 	}
+}
+
+/* The cgroup id in a policy directory's name ("cg-<id>", "tmp-cg-<id>"). */
+static uint64_t dir_id(const char *name)
+{
+	const char *p = strstr(name, "cg-");
+
+	return p ? strtoull(p + 3, NULL, 10) : 0;
 }
 
 static void policy_dir(char *buf, size_t len, uint64_t id, bool tmp)
@@ -229,7 +240,7 @@ static int write_slot(int policy_fd, int bypass_fd, uint32_t slot,
 			       sizeof(struct nf_bypass_key), sizeof(uint8_t),
 			       max, NULL);
 	if (inner < 0) {
-		err_set("cannot create the bypass map (%u entries): %s", max,
+		set_err(err, errlen, "cannot create the bypass map (%u entries): %s", max,
 			strerror(errno));
 		return -errno;
 	}
@@ -237,14 +248,14 @@ static int write_slot(int policy_fd, int bypass_fd, uint32_t slot,
 		if (bpf_map_update_elem(inner, &pol->bypass[i], &one,
 					BPF_NOEXIST)) {
 			ret = -errno;
-			err_set("cannot fill the bypass map: %s", strerror(errno));
+			set_err(err, errlen, "cannot fill the bypass map: %s", strerror(errno));
 			goto out;
 		}
 	}
 	if (bpf_map_update_elem(bypass_fd, &slot, &inner, BPF_ANY) ||
 	    bpf_map_update_elem(policy_fd, &slot, &pol->pol, BPF_ANY)) {
 		ret = -errno;
-		err_set("cannot write the policy: %s", strerror(errno));
+		set_err(err, errlen, "cannot write the policy: %s", strerror(errno));
 	}
 out:
 	close(inner);
@@ -372,7 +383,7 @@ static int pin_link(struct bpf_link *link, const char *dir, const char *name,
 	snprintf(path, sizeof(path), "%s/link_%s", dir, name);
 	ret = bpf_link__pin(link, path);
 	if (ret)
-		err_set("cannot pin %s: %s", path, strerror(-ret));
+		set_err(err, errlen, "cannot pin %s: %s", path, strerror(-ret));
 	return ret;
 }
 
@@ -468,7 +479,7 @@ static int raw_rule(const struct cgroup_ref *cg, const struct enforce_opts *eo,
 	}
 	pid = cgroup_raw_capable(cg->path, true);
 	if (pid > 0 && !eo->allow_raw) {
-		err_set("process %d in %s holds CAP_NET_RAW in the host's network namespace and the BPF LSM hook is unavailable: its packet sockets would bypass the policy (drop CAP_NET_RAW, or pass --allow-raw-sockets to accept it)",
+		set_err(err, errlen, "process %d in %s holds CAP_NET_RAW in the host's network namespace and the BPF LSM hook is unavailable: its packet sockets would bypass the policy (drop CAP_NET_RAW, or pass --allow-raw-sockets to accept it)",
 			pid, cg->path);
 		return -EPERM;
 	}
@@ -512,7 +523,7 @@ static int attach_new(const struct cgroup_ref *cg,
 
 	skel = open_and_load(&opts, &ret);
 	if (!skel) {
-		err_set("cannot load the BPF programs: %s (run with -d for the verifier log)",
+		set_err(err, errlen, "cannot load the BPF programs: %s (run with -d for the verifier log)",
 			strerror(-ret));
 		goto out;
 	}
@@ -526,13 +537,13 @@ static int attach_new(const struct cgroup_ref *cg,
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.meta), &zero, &meta,
 				BPF_ANY)) {
 		ret = -errno;
-		err_set("cannot write the policy record: %s", strerror(errno));
+		set_err(err, errlen, "cannot write the policy record: %s", strerror(errno));
 		goto out;
 	}
 
 	if (mkdir(tmp, 0700)) {
 		ret = -errno;
-		err_set("cannot create %s: %s", tmp, strerror(errno));
+		set_err(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	{
@@ -545,7 +556,7 @@ static int attach_new(const struct cgroup_ref *cg,
 			snprintf(path, sizeof(path), "%s/%s", tmp, map_pins[i]);
 			ret = bpf_map__pin(maps[i], path);
 			if (ret) {
-				err_set("cannot pin %s: %s", path, strerror(-ret));
+				set_err(err, errlen, "cannot pin %s: %s", path, strerror(-ret));
 				goto out_rm;
 			}
 		}
@@ -553,7 +564,7 @@ static int attach_new(const struct cgroup_ref *cg,
 	snprintf(path, sizeof(path), "%s/%s", tmp, PROXY_PROG_PIN);
 	ret = bpf_program__pin(skel->progs.orig_dst, path);
 	if (ret) {
-		err_set("cannot pin %s: %s", path, strerror(-ret));
+		set_err(err, errlen, "cannot pin %s: %s", path, strerror(-ret));
 		goto out_rm;
 	}
 
@@ -581,7 +592,7 @@ static int attach_new(const struct cgroup_ref *cg,
 		links[i] = bpf_program__attach_cgroup(progs[i], cg->fd);
 		if (!links[i]) {
 			ret = -errno;
-			err_set("cannot attach %s to %s: %s", agent_links[i],
+			set_err(err, errlen, "cannot attach %s to %s: %s", agent_links[i],
 				cg->path, strerror(errno));
 			goto out_rm;
 		}
@@ -612,7 +623,7 @@ static int attach_new(const struct cgroup_ref *cg,
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.meta), &zero, &meta,
 				BPF_ANY)) {
 		ret = -errno;
-		err_set("cannot write the policy record: %s", strerror(errno));
+		set_err(err, errlen, "cannot write the policy record: %s", strerror(errno));
 		goto out_rm;
 	}
 	if (proxy_cg) {
@@ -620,7 +631,7 @@ static int attach_new(const struct cgroup_ref *cg,
 						      proxy_cg->fd);
 		if (!links[i]) {
 			ret = -errno;
-			err_set("cannot attach the SO_ORIGINAL_DST responder to %s: %s",
+			set_err(err, errlen, "cannot attach the SO_ORIGINAL_DST responder to %s: %s",
 				proxy_cg->path, strerror(errno));
 			goto out_rm;
 		}
@@ -631,13 +642,13 @@ static int attach_new(const struct cgroup_ref *cg,
 
 	if (rename(tmp, dir)) {
 		ret = -errno;
-		err_set("cannot rename %s to %s: %s", tmp, dir, strerror(errno));
+		set_err(err, errlen, "cannot rename %s to %s: %s", tmp, dir, strerror(errno));
 		goto out_rm;
 	}
 	/* everything is attached and pinned: open the gate */
 	ret = write_state(bpf_map__fd(skel->maps.state), 1);
 	if (ret) {
-		err_set("cannot enable the policy: %s", strerror(-ret));
+		set_err(err, errlen, "cannot enable the policy: %s", strerror(-ret));
 		remove_policy_dir(dir);
 		goto out;
 	}
@@ -679,14 +690,14 @@ static int swap_responder(const char *dir, const struct cgroup_ref *proxy_cg,
 	}
 	prog = obj_get(dir, PROXY_PROG_PIN);
 	if (prog < 0) {
-		err_set("%s/%s is missing: detach and attach again", dir,
+		set_err(err, errlen, "%s/%s is missing: detach and attach again", dir,
 			PROXY_PROG_PIN);
 		return -ENOENT;
 	}
 	link = bpf_link_create(prog, proxy_cg->fd, BPF_CGROUP_GETSOCKOPT, NULL);
 	if (link < 0) {
 		ret = -errno;
-		err_set("cannot attach the SO_ORIGINAL_DST responder to %s: %s",
+		set_err(err, errlen, "cannot attach the SO_ORIGINAL_DST responder to %s: %s",
 			proxy_cg->path, strerror(errno));
 		goto out;
 	}
@@ -695,7 +706,7 @@ static int swap_responder(const char *dir, const struct cgroup_ref *proxy_cg,
 	unlink(next);
 	if (bpf_obj_pin(link, next) || rename(next, path)) {
 		ret = -errno;
-		err_set("cannot pin %s: %s", path, strerror(errno));
+		set_err(err, errlen, "cannot pin %s: %s", path, strerror(errno));
 		unlink(next);
 		bpf_link_detach(link);
 	}
@@ -751,14 +762,14 @@ static int attach_replace(const char *dir, const struct cgroup_ref *proxy_cg,
 	meta_fd = obj_get(dir, "meta");
 	if (state_fd < 0 || policy_fd < 0 || bypass_fd < 0 || meta_fd < 0) {
 		ret = -ENOENT;
-		err_set("%s is incomplete: detach and attach again", dir);
+		set_err(err, errlen, "%s is incomplete: detach and attach again", dir);
 		goto out;
 	}
 	ret = read_state(state_fd, &state);
 	if (!ret && bpf_map_lookup_elem(meta_fd, &zero, &meta))
 		ret = -errno;
 	if (ret) {
-		err_set("cannot read the policy in %s: %s", dir, strerror(-ret));
+		set_err(err, errlen, "cannot read the policy in %s: %s", dir, strerror(-ret));
 		goto out;
 	}
 	snprintf(link, sizeof(link), "%s/link_%s", dir, LSM_LINK);
@@ -766,7 +777,7 @@ static int attach_replace(const char *dir, const struct cgroup_ref *proxy_cg,
 	if (eo->veth_ifindex && (meta.veth_mode == NF_VETH_NONE ||
 				 meta.veth_ifindex != (uint32_t)eo->veth_ifindex)) {
 		ret = -EEXIST;
-		err_set("%s has a policy %s: detach it, then attach with --veth",
+		set_err(err, errlen, "%s has a policy %s: detach it, then attach with --veth",
 			cg->path, meta.veth_mode == NF_VETH_NONE ?
 			"without a veth filter" : "with a filter on another veth");
 		goto out;
@@ -804,7 +815,7 @@ static int attach_replace(const char *dir, const struct cgroup_ref *proxy_cg,
 	}
 	ret = write_state(state_fd, next);
 	if (ret) {
-		err_set("cannot switch the policy: %s", strerror(-ret));
+		set_err(err, errlen, "cannot switch the policy: %s", strerror(-ret));
 		goto out;
 	}
 	fill_meta(&meta, cg, proxy_cg, pid, pol);
@@ -930,7 +941,7 @@ int enforce_detach(uint64_t cgroup_id, const char *path, char *err,
 	if (have_tmp)
 		remove_policy_dir(tmp);
 	if (!access(dir, F_OK)) {
-		err_set("cannot remove %s", dir);
+		set_err(err, errlen, "cannot remove %s", dir);
 		ret = -EBUSY;
 	}
 	gc_shared();
@@ -1020,6 +1031,7 @@ static int read_policy(const char *name, struct policy_state *ps)
 
 	memset(ps, 0, sizeof(*ps));
 	snprintf(ps->dir, sizeof(ps->dir), "%s", name);
+	ps->id = dir_id(name);
 	snprintf(dir, sizeof(dir), "%s/%s", pin_root(), name);
 	ps->complete = strncmp(name, "tmp-", 4) != 0;
 
@@ -1072,11 +1084,28 @@ static int read_policy(const char *name, struct policy_state *ps)
 	return 0;
 }
 
-static uint64_t dir_id(const char *name)
+int enforce_events_fds(uint64_t id, int *fds, int max)
 {
-	const char *p = strstr(name, "cg-");
+	struct dirent *de;
+	DIR *d = opendir(pin_root());
+	int n = 0;
 
-	return p ? strtoull(p + 3, NULL, 10) : 0;
+	if (!d)
+		return -ENOENT;
+	while (n < max && (de = readdir(d))) {
+		char dir[PATH_MAX];
+		int fd;
+
+		/* policies in place only: a tmp- one is being attached or was left half-way */
+		if (strncmp(de->d_name, "cg-", 3) || (id && dir_id(de->d_name) != id))
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", pin_root(), de->d_name);
+		fd = obj_get(dir, "events");
+		if (fd >= 0)
+			fds[n++] = fd;
+	}
+	closedir(d);
+	return n;
 }
 
 int enforce_list(uint64_t id, int (*fn)(const struct policy_state *, void *),
@@ -1092,7 +1121,7 @@ int enforce_list(uint64_t id, int (*fn)(const struct policy_state *, void *),
 		return lock;
 	n = scandir(pin_root(), &names, NULL, alphasort);
 	if (n < 0) {
-		err_set("cannot read %s: %s", pin_root(), strerror(errno));
+		set_err(err, errlen, "cannot read %s: %s", pin_root(), strerror(errno));
 		unlock_root(lock);
 		return -errno;
 	}

@@ -72,6 +72,7 @@ int enforce_detach(uint64_t cgroup_id, const char *path, char *err,
 /* What status shows of one attached cgroup. */
 struct policy_state {
 	char dir[64];		/* "cg-<id>" or "tmp-cg-<id>" */
+	uint64_t id;		/* the cgroup id the policy was attached to */
 	bool complete;		/* renamed into place */
 	uint32_t state;		/* NF_GATE_CLOSED or the slot in force + 1 */
 	struct nf_meta meta;
@@ -98,6 +99,14 @@ struct policy_state {
  */
 int enforce_list(uint64_t id, int (*fn)(const struct policy_state *, void *),
 		 void *ctx, char *err, size_t errlen);
+
+/*
+ * Opens the "events" ring buffer of every policy in place under the pin root
+ * (of the one of cgroup id when id != 0): up to max descriptors in fds, the
+ * caller closes them. Returns how many, or a negative errno (-ENOENT: no pin
+ * root). The pin layout stays enforce.c's.
+ */
+int enforce_events_fds(uint64_t id, int *fds, int max);
 
 const char *nf_stat_name(int stat);
 /* The counter is a refusal (connect/sendmsg failed, socket refused, packet dropped). */

@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -216,7 +215,7 @@ void event_print(FILE *f, const void *data, size_t len, bool json)
 	comm[sizeof(e->comm)] = '\0';
 	dest_str(e, dest, sizeof(dest));
 	if (json) {
-		struct json *j = json_new(f);
+		struct json jw, *j = json_init(&jw, f);
 
 		event_time_str(event_wall_ns(e->ts_ns), when, sizeof(when));
 		json_object_begin(j);
@@ -275,41 +274,26 @@ struct ring_buffer *events_open(uint64_t cgroup_id,
 				void *ctx, int *n_policies)
 {
 	struct ring_buffer *rb = NULL;
-	struct dirent *de;
-	DIR *d = opendir(pin_root());
-	int n = 0, err = ENOENT;
+	int fds[256], n, i, err = ENOENT;
 
 	*n_policies = 0;
-	if (!d)
-		return errno = ENOENT, NULL;
-	while ((de = readdir(d))) {
-		char path[PATH_MAX];
-		int fd;
-
-		if (strncmp(de->d_name, "cg-", 3))
-			continue;
-		if (cgroup_id && strtoull(de->d_name + 3, NULL, 10) != cgroup_id)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s/events", pin_root(), de->d_name);
-		fd = bpf_obj_get(path);
-		if (fd < 0)
-			continue;
+	n = enforce_events_fds(cgroup_id, fds, (int)(sizeof(fds) / sizeof(fds[0])));
+	if (n < 0)
+		return errno = -n, NULL;
+	for (i = 0; i < n && (rb || i == 0); i++) {
 		if (!rb) {
-			rb = ring_buffer__new(fd, fn, ctx, NULL);
+			rb = ring_buffer__new(fds[i], fn, ctx, NULL);
 			if (!rb)
 				err = errno;
-		} else if (ring_buffer__add(rb, fd, fn, ctx)) {
+		} else if (ring_buffer__add(rb, fds[i], fn, ctx)) {
 			err = errno;
 			ring_buffer__free(rb);
 			rb = NULL;
 		}
-		close(fd);
-		if (!rb)
-			break;
-		n++;
 	}
-	closedir(d);
-	*n_policies = n;
+	for (int k = 0; k < n; k++)
+		close(fds[k]);
+	*n_policies = rb ? n : 0;
 	if (!rb)
 		errno = err;
 	return rb;

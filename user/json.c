@@ -1,15 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "json.h"
 
-struct json *json_new(FILE *f)
+struct json *json_init(struct json *j, FILE *f)
 {
-	struct json *j = calloc(1, sizeof(*j));
-
-	if (!j)
-		return NULL;
+	memset(j, 0, sizeof(*j));
 	j->f = f;
 	j->first[0] = true;
 	return j;
@@ -21,7 +19,6 @@ void json_end(struct json *j)
 		return;
 	fputc('\n', j->f);
 	fflush(j->f);
-	free(j);
 }
 
 /* Separator before a value or a key at the current depth. */

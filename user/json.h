@@ -16,8 +16,9 @@ struct json {
 	bool after_key;
 };
 
-struct json *json_new(FILE *f);
-/* Ends the document with a newline, flushes and frees. NULL-safe. */
+/* A writer to f in the caller's storage (nothing allocated, nothing to check): j. */
+struct json *json_init(struct json *j, FILE *f);
+/* Ends the document with a newline and flushes. */
 void json_end(struct json *j);
 
 void json_object_begin(struct json *j);

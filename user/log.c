@@ -72,7 +72,7 @@ void p_err(const char *fmt, ...)
 	oneline(msg, sizeof(msg));
 	fprintf(stderr, "Error: %s\n", msg);
 	if (json_output && !error_reported) {
-		struct json *j = json_new(stdout);
+		struct json jw, *j = json_init(&jw, stdout);
 
 		json_object_begin(j);
 		json_kv_str(j, "error", msg);

@@ -45,8 +45,7 @@ const uint16_t nf_dangerous_ports[] = {
 const size_t nf_dangerous_ports_count =
 	sizeof(nf_dangerous_ports) / sizeof(nf_dangerous_ports[0]);
 
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t errlen, const char *fmt, ...)
+void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 

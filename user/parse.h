@@ -117,4 +117,8 @@ const char *show_value(char buf[SHOW_VALUE_BUF], const char *s, size_t len);
 const char *quote_text(char *buf, size_t size, const char *s, size_t len,
 		      bool quote);
 
+/* A reason in err (errlen bytes, NULL or 0 for none): every module's one way to say why. */
+void set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #endif /* NETFENCE_PARSE_H */

@@ -604,7 +604,7 @@ void report_json(FILE *f, const struct report *r, const char *html_path)
 	static uint64_t b[REP_BUCKETS][RV_N];
 	const struct rep_meta *m = &r->meta;
 	char flag[64], value[600], note[256];
-	struct json *j = json_new(f);
+	struct json jw, *j = json_init(&jw, f);
 	size_t n = r->n_dests < REP_JSON_ROWS ? r->n_dests : REP_JSON_ROWS;
 	double d = duration_s(r);
 	int64_t t0, t1;

@@ -29,18 +29,6 @@ struct addrset {
 	size_t n;
 };
 
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static int read_error(const char *path, int e, char *err, size_t errlen)
 {
 	char eb[128];

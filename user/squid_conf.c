@@ -34,18 +34,6 @@
 /* Entries per ACL line: short lines, far from Squid's line limit. */
 #define ACL_PER_LINE 8
 
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* s, double-quoted and escaped, safe to print; long values cut. */
 static const char *show(char buf[SHOW_BUF], const char *s)
 {

@@ -210,12 +210,12 @@ static void test_json(void **state)
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
-	struct json *j;
+	struct json jw, *j;
 
 	(void)state;
 	assert_non_null(f);
 	fill(r);
-	j = json_new(f);
+	j = json_init(&jw, f);
 	check_print_json(j, r);
 	json_end(j);
 	fclose(f);

@@ -18,10 +18,10 @@ static char *render(void (*fn)(struct json *))
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
-	struct json *j;
+	struct json jw, *j;
 
 	assert_non_null(f);
-	j = json_new(f);
+	j = json_init(&jw, f);
 	fn(j);
 	json_end(j);
 	fclose(f);
