@@ -95,8 +95,14 @@ sudo() {
 	fi
 	"$@"
 }
-docker() {	# docker inspect -f '{{.State.Pid}}' NAME
-	[[ ${!#} == squid ]] && echo "$P_SQUID" || echo "$P_AGENT"
+docker() {	# docker inspect -f '{{.State.Pid}}' NAME|ID, docker compose ps -q NAME
+	local last=${!#}
+
+	case $last in
+	squid) echo "$P_SQUID" ;;
+	[0-9]*) echo "$last" ;;	# the id the inner command gave: our pid
+	*) echo "$P_AGENT" ;;
+	esac
 }
 export USER=nobody RUNNER_TEMP=$TDIR/runner MAINPID=$P_AGENT
 mkdir -p "$RUNNER_TEMP" "$TDIR/etc" "$TDIR/cwd"
@@ -141,6 +147,7 @@ sandbox() {
 		doc_file "$v" >"$TDIR/cwd/$v"
 		[[ -s $TDIR/cwd/$v ]] || echo example.com >"$TDIR/cwd/$v"
 	fi
+	l=${l// ... / }	# "..." in a documented line: the reader's other flags
 	[[ $l =~ netfence\ (-[a-z]\ )*run\  ]] && l=$(sed -E 's/ -- .*$/ -- true/' <<<"$l")
 	if [[ $l =~ netfence\ (-[a-z]\ )*events && ! $l =~ --(timeout|count) ]]; then
 		l+=" --timeout 1"
