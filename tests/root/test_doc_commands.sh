@@ -69,7 +69,9 @@ map_cgroup() {	# map_cgroup DOC-PATH: ours in OURS, created (call it in this she
 # inspect name; the agent's is the service's cgroup (system.slice/agent.service)
 sleeper() {	# sleeper NAME CGROUP: prints the pid
 	local cg=$2 pid
-	bg_start "sleep-$1" sh -c 'echo $$ >"$0/cgroup.procs" && exec sleep 600' "$cg"
+	# not root: no CAP_NET_RAW, which attach refuses where the BPF LSM is missing
+	bg_start "sleep-$1" sh -c 'echo $$ >"$0/cgroup.procs" &&
+		exec setpriv --reuid=65534 --regid=65534 --clear-groups sleep 600' "$cg"
 	for _ in $(seq 50); do
 		pid=$(bg_pid "sleep-$1")
 		grep -qx "$pid" "$cg/cgroup.procs" 2>/dev/null && break
