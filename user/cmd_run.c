@@ -1325,10 +1325,12 @@ static int wait_child(struct run_ctx *r)
 				r->cmd[0]);
 			kill(r->child, SIGTERM);
 			/*
-			 * 2 s, then SIGKILL: an agent that ignores SIGTERM
-			 * must not keep run waiting with no proxy
+			 * 1 s, then SIGKILL (of the PID namespace's reaper,
+			 * which takes every process of the command with it):
+			 * an agent that ignores SIGTERM must not keep run
+			 * waiting with no proxy
 			 */
-			for (int i = 0; i < 200; i++) {
+			for (int i = 0; i < 100; i++) {
 				if (waitpid(r->child, &status, WNOHANG) == r->child)
 					goto reaped;
 				nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
