@@ -13,7 +13,8 @@ mkdir -p "$COPY"
 tar -C "$NFT_ROOT" --exclude=./.git --exclude=./build/fuzz --exclude=./build/san \
 	--exclude=./build/kernels -cf - . |
 	tar -C "$COPY" -xf - || { t_fail "copy the tree"; t_summary; exit 1; }
-mk() { make -C "$COPY" --no-print-directory "$@" 2>&1; }
+# a make of its own, also under `make test` (no MAKELEVEL: "make:", not "make[1]:")
+mk() { env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS make -C "$COPY" --no-print-directory "$@" 2>&1; }
 
 out=$(mk -j2 all) || { t_fail "make all in the copy" "$(tail -n 3 <<<"$out")"; t_summary; exit 1; }
 mk -q all >/dev/null
