@@ -4,9 +4,9 @@
  *
  *   nfprobe [-c CGROUP_DIR] [-n NETNS] COMMAND ARGS...
  *
- * -c joins a cgroup v2 directory (so every socket the probe creates is
- * charged to it), -n then enters a network namespace with setns() (never
- * "ip netns exec", which remounts /sys and hides the cgroup mount).
+ * -n enters a network namespace with setns() (never "ip netns exec", which
+ * remounts /sys and hides the cgroup mount), -c then joins a cgroup v2
+ * directory (so every socket the probe creates is charged to it).
  *
  * Commands:
  *   serve    TCP/UDP servers: HELLO answers, SO_ORIGINAL_DST lookups like a
@@ -1123,8 +1123,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: %s [-c CGROUP_DIR] [-n NETNS] COMMAND ARGS...\n"
-"  -c DIR   write our pid to DIR/cgroup.procs first\n"
-"  -n NAME  then setns() into /run/netns/NAME (or a path with '/')\n"
+"  -n NAME  setns() into /run/netns/NAME (or a path with '/') first\n"
+"  -c DIR   then write our pid to DIR/cgroup.procs\n"
 "commands:\n"
 "  serve --name NAME [--orig|--orig-squid] [--strict] [--http] [--listen IP:PORT]...\n"
 "        [--listen6 [IP6]:PORT]... [--udp IP:PORT]... [--max N]\n"

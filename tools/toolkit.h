@@ -449,17 +449,20 @@ static inline int place_getopt(int argc, char *argv[], const char *optstring,
 }
 
 /*
- * Goes where pl says, in this order: the CPU, the cgroup before any socket
- * exists, then the network namespace (see join_netns() for allow_path).
+ * Goes where pl says, in this order: the CPU, the network namespace (see
+ * join_netns() for allow_path), then the cgroup, before any socket exists.
+ * Namespace first: a probe in the agent cgroup but still in the host's
+ * namespace, holding CAP_NET_RAW there, makes a concurrent attach refuse
+ * the cgroup where the BPF LSM is missing (test_enforce's swap loop, 5.10).
  */
 static inline void place_process(const struct place *pl, bool allow_path)
 {
 	if (pl->cpu)
 		pin_cpu(pl->cpu);
-	if (pl->cgroup)
-		join_cgroup(pl->cgroup);
 	if (pl->netns)
 		join_netns(pl->netns, allow_path);
+	if (pl->cgroup)
+		join_cgroup(pl->cgroup);
 }
 
 #endif /* NETFENCE_TOOLS_TOOLKIT_H */
