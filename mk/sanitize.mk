@@ -1,8 +1,10 @@
 # Memory and undefined-behaviour checks of the user side.
 #
 #   make check-asan-unit   unit tests built with ASan+UBSan ($(ASAN_BUILD))
-#   make check-asan-root   the root suites (tests/run.sh root) with the ASan
-#                          netfence (NETFENCE=...; the probes stay as built)
+#   make check-asan-root   root suites (tests/run.sh root) with the ASan
+#                          netfence (NETFENCE=...; the probes stay as built):
+#                          ASAN_SUITES, the suites that drive every command and
+#                          parser of the user side (ASAN_SUITES=all: every one)
 #   make check-valgrind    the unit tests (normal build) under valgrind
 #   make check-memory      all three
 #
@@ -50,9 +52,13 @@ check-asan-unit: asan-build
 		fi; \
 	done; $(call asan_reports); exit $$fail
 
+# every command, flag parser, config generator and log reader of the user side runs in these
+ASAN_SUITES  ?= enforce badinput squid dns report bump upstream doc_commands adversarial_net
+
 check-asan-root: asan-build all
 	$(Q)rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
-	$(Q)$(ASAN_ENV) NETFENCE=$(abspath $(ASAN_BUILD))/netfence bash tests/run.sh root; \
+	$(Q)$(ASAN_ENV) NETFENCE=$(abspath $(ASAN_BUILD))/netfence \
+		NFT_SUITES='$(filter-out all,$(ASAN_SUITES))' bash tests/run.sh root; \
 		rc=$$?; $(call asan_reports); exit $$rc
 
 check-valgrind: $(UNIT_BINS)

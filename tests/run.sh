@@ -4,6 +4,7 @@
 #                       (tests/shell/test_*.sh: build, docs)
 #   tests/run.sh root   root integration suites on the real kernel (tests/root/test_*.sh)
 #   tests/run.sh all    both
+# NFT_SUITES="enforce squid" runs only those suites (test_enforce.sh, test_squid.sh).
 # A skip is counted and shown with its reason; with CI=true any skip fails the run.
 set -u
 cd "$(dirname "$0")/.."
@@ -38,6 +39,13 @@ run_suites() {
 	local t out last p f s
 	for t in "$1"/test_*.sh; do
 		[ -f "$t" ] || continue
+		# NFT_SUITES="enforce squid ...": only those suites (default: all)
+		if [ -n "${NFT_SUITES:-}" ]; then
+			case " $NFT_SUITES " in
+			*" $(basename "$t" .sh | sed 's/^test_//') "*) ;;
+			*) continue ;;
+			esac
+		fi
 		echo "== $t"
 		out=$(timeout 900 bash "$t" 2>&1)
 		local rc=$?
