@@ -1293,10 +1293,14 @@ static struct ring_buffer *open_event_log(struct run_ctx *r, FILE **f)
 	return rb;
 }
 
+/* After a forwarded SIGINT/SIGTERM/SIGHUP, the command's time to exit. */
+#define STOP_GRACE_MS 5000
+
 /* Waits for the command; forwards signals; notices Squid dying; logs events. */
 static int wait_child(struct run_ctx *r)
 {
-	struct timespec tick = { 0, 20 * 1000 * 1000 };
+	struct timespec tick = { 0, 20 * 1000 * 1000 }, stop_t0;
+	bool stopping = false;
 	struct ring_buffer *rb;
 	int status, sig, ret;
 	sigset_t set;
@@ -1347,9 +1351,27 @@ reaped:
 		 * (--log-dir logs allowed connections too: a burst must
 		 * not fill the 256 KiB buffer)
 		 */
-		sig = sigtimedwait(&set, NULL, rb ? &tick : NULL);
-		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
-			kill(r->child, sig);
+		sig = sigtimedwait(&set, NULL, rb || stopping ? &tick : NULL);
+		if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
+			/*
+			 * forwarded; a second one, or a command still there
+			 * STOP_GRACE_MS later (it ignores the signal: a
+			 * background job of a script inherits SIGINT ignored),
+			 * ends the whole PID namespace with SIGKILL
+			 */
+			if (stopping) {
+				kill(r->child, SIGKILL);
+			} else {
+				kill(r->child, sig);
+				clock_gettime(CLOCK_MONOTONIC, &stop_t0);
+				stopping = true;
+			}
+		} else if (stopping && ms_since(&stop_t0) > STOP_GRACE_MS) {
+			pr_warn("netfence: %s still running %d s after the signal: killed",
+				r->cmd[0], STOP_GRACE_MS / 1000);
+			kill(r->child, SIGKILL);
+			stopping = false;	/* once */
+		}
 	}
 	r->child = 0;
 	if (WIFEXITED(status))
