@@ -70,7 +70,7 @@ attach() {
 	"$NETFENCE" attach --cgroup "$AGENT_CG" --proxy "$GW_IP:3129" \
 		--tls-proxy "$GW_IP:3130" --forward-proxy "$GW_IP:3128" \
 		--proxy-cgroup "$PROXY_CG" --enable-host-access --host-gateway "$GW_IP" \
-		--allow-host-ports 8080 --dns-servers "$GW_IP" "$@"
+		--allow-host-ports 8080 --dns-servers "$GW_IP" --max-connections 0 "$@"
 }
 
 # --- before any policy: the topology itself works -------------------------
@@ -160,6 +160,8 @@ assert_eq "unredirected connection to the intercept port: miss answered 127.0.0.
 expect_reply "the proxy still serves after a miss" "ORIG $ORIGIN1:80" "$ORIGIN1" 80
 out=$("$NFPROBE" -c "$AGENT_CG" -n "$AGENT_NS" storm --count 2000 "$ORIGIN1" 80)
 assert_match "connect-then-reset storm ran" "$out" '"attempted":2000'
+# --max-connections 0 (attach above): every one of them reaches the proxy
+assert_match "connect-then-reset storm: none refused, none failed" "$out" '"refused":0,"errors":0'
 expect_reply "after 2000 connect-and-reset clients the next lookup succeeds" \
 	"ORIG $ORIGIN1:443" "$ORIGIN1" 443
 assert_eq "the proxy never saw a failed lookup" \
