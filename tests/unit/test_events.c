@@ -54,17 +54,25 @@ static void test_refused_connect_text(void **state)
 static void test_refused_connect_json(void **state)
 {
 	struct nf_event e = connect4(NF_STAT_DENY_PORT);
-	char *s = print(&e, true), t[64], want[512];
+	char *s = print(&e, true), t[64], *rest;
 
 	(void)state;
+	/*
+	 * the wall-clock time is the boot time plus ts_ns, the boot time read
+	 * anew at each call: two calls may differ in the last digits (valgrind
+	 * makes that likely), so the time is compared to the second
+	 */
 	event_time_str(event_wall_ns(e.ts_ns), t, sizeof(t));
-	snprintf(want, sizeof(want),
-		 "{\"time\":\"%s\",\"ts_ns\":42,\"verdict\":\"refused\",\"reason\":\"deny_port\","
-		 "\"hook\":\"connect\",\"proto\":\"tcp\",\"family\":2,"
-		 "\"destination\":\"10.1.2.3:5000\",\"pid\":101,\"tgid\":100,"
-		 "\"uid\":1000,\"comm\":\"abcdefghijklmnop\",\"cgroup_id\":7,"
-		 "\"family_name\":\"inet\"}\n", t);
-	assert_string_equal(s, want);
+	assert_int_equal(strncmp(s, "{\"time\":\"", 9), 0);
+	assert_int_equal(strncmp(s + 9, t, 19), 0);	/* YYYY-MM-DDTHH:MM:SS */
+	rest = strstr(s, "\",\"ts_ns\":");
+	assert_non_null(rest);
+	assert_string_equal(rest,
+			    "\",\"ts_ns\":42,\"verdict\":\"refused\",\"reason\":\"deny_port\","
+			    "\"hook\":\"connect\",\"proto\":\"tcp\",\"family\":2,"
+			    "\"destination\":\"10.1.2.3:5000\",\"pid\":101,\"tgid\":100,"
+			    "\"uid\":1000,\"comm\":\"abcdefghijklmnop\",\"cgroup_id\":7,"
+			    "\"family_name\":\"inet\"}\n");
 	free(s);
 }
 
