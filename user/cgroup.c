@@ -364,3 +364,20 @@ int cgroup_kill_all(const char *path)
 	cg_write(path, "cgroup.freeze", "0");
 	return n ? -EBUSY : 0;
 }
+
+int cgroup_enter(const char *dir, int pid)
+{
+	char path[PATH_MAX + 16], buf[32];
+	int fd, n, ret = 0;
+
+	if (snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(buf, sizeof(buf), "%d\n", pid);
+	if (write(fd, buf, (size_t)n) != n)
+		ret = -errno;
+	close(fd);
+	return ret;
+}

@@ -35,6 +35,8 @@ void cgroup_close(struct cgroup_ref *ref);
  * last tasks are still exiting). 0 (also when it is already gone) or -errno.
  */
 int cgroup_rmdir(const char *path, int ms);
+/* Moves process PID into the cgroup at DIR (cgroup.procs); 0 or -errno. */
+int cgroup_enter(const char *dir, int pid);
 
 /* The cgroup v2 path of a process (from /proc/PID/cgroup), absolute. */
 int cgroup_of_pid(int pid, char *out, size_t len);

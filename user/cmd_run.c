@@ -1234,19 +1234,12 @@ static int start_child(struct run_ctx *r)
 	}
 	close(pipefd[0]);
 	{
-		char path[PATH_MAX + 16], buf[32];
-		int fd, n, ok;
+		int e = cgroup_enter(r->agent, (int)r->child);
 
-		snprintf(path, sizeof(path), "%s/cgroup.procs", r->agent);
-		n = snprintf(buf, sizeof(buf), "%d", (int)r->child);
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		ok = fd >= 0 && write(fd, buf, (size_t)n) == n;
-		if (fd >= 0)
-			close(fd);
-		if (!ok) {
+		if (e) {
 			/* never let it run outside the policy */
 			p_err("cannot move the command into %s: %s", r->agent,
-			      strerror(errno));
+			      strerror(-e));
 			kill(r->child, SIGKILL);
 			waitpid(r->child, NULL, 0);
 			r->child = 0;

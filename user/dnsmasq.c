@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include "cgroup.h"
 #include "dnsmasq.h"
 
 const char *dnsmasq_bin(void)
@@ -80,17 +81,12 @@ pid_t dnsmasq_start(const char *conf, const char *cgroup_dir, const char *log,
 		return -errno;
 	}
 	if (pid == 0) {
-		char path[4096], buf[32];
 		sigset_t all;
-		int fd, n;
+		int fd;
 
 		/* into the proxy cgroup before anything else */
-		snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup_dir);
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-		if (fd < 0 || write(fd, buf, (size_t)n) != n)
+		if (cgroup_enter(cgroup_dir, getpid()))
 			_exit(126);
-		close(fd);
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include "cgroup.h"
 #include "squid.h"
 
 const char *squid_bin(void)
@@ -23,22 +24,6 @@ const char *squid_bin(void)
 	const char *env = getenv("NETFENCE_SQUID");
 
 	return env && *env == '/' ? env : SQUID_BIN;
-}
-
-static int write_pid(const char *cgroup_dir, pid_t pid)
-{
-	char path[4096], buf[32];
-	int fd, n, ret = 0;
-
-	snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup_dir);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = snprintf(buf, sizeof(buf), "%d\n", (int)pid);
-	if (write(fd, buf, (size_t)n) != n)
-		ret = -errno;
-	close(fd);
-	return ret;
 }
 
 static void raise_nofile(rlim_t want)
@@ -78,7 +63,7 @@ pid_t squid_start(const char *conf, const char *cgroup_dir, const char *log,
 		int fd;
 
 		/* into the proxy cgroup before anything else */
-		if (write_pid(cgroup_dir, getpid()))
+		if (cgroup_enter(cgroup_dir, getpid()))
 			_exit(126);
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
