@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* netfence attach / detach: put a cgroup under policy, and take it off. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <net/if.h>
@@ -236,11 +237,13 @@ static int learn_agent_addrs(const struct attach_extra *x, int pid,
  * through a bind mount of it (which would show the host's file).
  */
 static const char *agent_hosts(const char *hosts_file, int pid,
-			       const char *cgpath, char *buf, size_t len)
+			       const char *cgpath, char *buf, size_t len,
+			       int *from_pid)
 {
 	struct cgroup_ref ref = { .fd = -1 };
 	char why[64];
 
+	*from_pid = 0;
 	if (hosts_file)
 		return hosts_file;
 	if (!pid && !cgroup_open(cgpath, &ref, why, sizeof(why))) {
@@ -250,7 +253,44 @@ static const char *agent_hosts(const char *hosts_file, int pid,
 	if (pid <= 0)
 		return NULL;
 	snprintf(buf, len, "/proc/%d/root/etc/hosts", pid);
+	*from_pid = pid;
 	return buf;
+}
+
+/*
+ * A gateway address read from the agent's own hosts file is the agent's
+ * word: a root agent writes its /etc/hosts, and a bypass pair to a server of
+ * its choosing would be a way out. It is taken only where a host gateway can
+ * be: an address of this host, or on a network the agent is directly
+ * connected to (a route without a gateway in its namespace, which it cannot
+ * change without CAP_NET_ADMIN). Returns 0 or an exit status (reported).
+ */
+static int check_agent_gateways(const struct policy_opts *o,
+				const struct policy *pol, int pid)
+{
+	char path[64], err[256], ab[INET_ADDRSTRLEN];
+	bool ok;
+
+	snprintf(path, sizeof(path), "/proc/%d/net/route", pid);
+	for (size_t i = 0; i < pol->n_gateways; i++) {
+		if (pol->gateway_src[i] != GW_SRC_AGENT_HOSTS)
+			continue;
+		if (local_addr4(pol->gateways[i], &ok, err, sizeof(err)) ||
+		    (!ok && route_onlink4(path, pol->gateways[i], &ok, err,
+					  sizeof(err)))) {
+			p_err("--host-gateway '%s': %s", o->host_gateway ?
+			      o->host_gateway : NF_HOST_GATEWAY, err);
+			return EXIT_FAIL;
+		}
+		if (ok)
+			continue;
+		inet_ntop(AF_INET, &pol->gateways[i], ab, sizeof(ab));
+		p_err("--host-gateway '%s': %s (from %s, which the agent can write) is neither an address of this host nor on the agent's own network: give the gateway's address with --host-gateway",
+		      o->host_gateway ? o->host_gateway : NF_HOST_GATEWAY, ab,
+		      pol->agent_hosts);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
 }
 
 int do_attach(int argc, char **argv)
@@ -266,7 +306,7 @@ int do_attach(int argc, char **argv)
 	struct policy pol = { 0 };
 	struct policy_opts o;
 	size_t n = 0;
-	int ret;
+	int ret, hosts_pid = 0;
 
 	policy_opts_init(&o);
 	for (const struct option *p = policy_options; p->name; p++)
@@ -300,7 +340,7 @@ int do_attach(int argc, char **argv)
 		goto out;
 	}
 	o.agent_hosts_path = agent_hosts(x.hosts_file, o.pid, cgpath, hostsbuf,
-					 sizeof(hostsbuf));
+					 sizeof(hostsbuf), &hosts_pid);
 	if (policy_build(&o, &pol, err, sizeof(err))) {
 		if (!o.agent_hosts_path && !strncmp(err, "--host-gateway", 14))
 			/* a parent cgroup before its containers: say what was not read */
@@ -309,6 +349,12 @@ int do_attach(int argc, char **argv)
 		else
 			p_err("%s", err);
 		goto out;
+	}
+	if (hosts_pid) {
+		ret = check_agent_gateways(&o, &pol, hosts_pid);
+		if (ret)
+			goto out;
+		ret = EXIT_USAGE;
 	}
 	ret = require_root("attach");
 	if (ret)

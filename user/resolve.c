@@ -7,6 +7,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/route.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -448,5 +450,70 @@ int resolve_host_gateway_from(const char *spec, const char *agent_hosts,
 			break;
 	}
 	*n = set.n;
+	return 0;
+}
+
+int route_onlink4(const char *path, uint32_t addr, bool *onlink, char *err,
+		  size_t errlen)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	int ret = 0;
+	bool head = false;
+	FILE *f;
+
+	*onlink = false;
+	f = fopen(path, "re");
+	if (!f)
+		return read_error(path, errno, err, errlen);
+	while (getline(&line, &cap, f) >= 0) {
+		char ifname[32];
+		unsigned int dst, gw, flags, mask;
+
+		if (!head) {
+			/* "Iface Destination Gateway Flags ... Mask ..." */
+			head = !strncmp(line, "Iface", 5);
+			continue;
+		}
+		/* addresses as the kernel stores them: network order */
+		if (sscanf(line, "%31s %x %x %x %*d %*d %*d %x", ifname, &dst,
+			   &gw, &flags, &mask) != 5)
+			continue;
+		if (!(flags & RTF_UP) || (flags & RTF_GATEWAY) || gw || !mask)
+			continue;
+		if ((addr & mask) == (dst & mask)) {
+			*onlink = true;
+			break;
+		}
+	}
+	if (ferror(f))
+		ret = read_error(path, errno ? errno : EIO, err, errlen);
+	else if (!head) {
+		set_err(err, errlen, "%s: not a routing table", path);
+		ret = -EINVAL;
+	}
+	free(line);
+	fclose(f);
+	return ret;
+}
+
+int local_addr4(uint32_t addr, bool *local, char *err, size_t errlen)
+{
+	struct ifaddrs *ifa, *i;
+	char eb[128];
+	int e;
+
+	*local = false;
+	if (getifaddrs(&ifa)) {
+		e = errno;
+		set_err(err, errlen, "cannot list this host's addresses: %s",
+			strerror_r(e, eb, sizeof(eb)));
+		return -e;
+	}
+	for (i = ifa; i && !*local; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+		    ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == addr)
+			*local = true;
+	freeifaddrs(ifa);
 	return 0;
 }

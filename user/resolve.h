@@ -11,6 +11,7 @@
 #ifndef NETFENCE_RESOLVE_H
 #define NETFENCE_RESOLVE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,5 +79,18 @@ int resolve_host_gateway_from(const char *spec, const char *agent_hosts,
 			      const char *hosts_path, uint32_t *out_be,
 			      uint8_t *src, size_t max, size_t *n, char *err,
 			      size_t errlen);
+
+/*
+ * Whether addr (network order) is on a directly connected network of the
+ * routing table in path, a /proc/PID/net/route (the main table of PID's
+ * network namespace): a route that is up, has no gateway and is not a
+ * default route. A file that cannot be read or has no header line: -errno
+ * (-EINVAL), *onlink false.
+ */
+int route_onlink4(const char *path, uint32_t addr, bool *onlink, char *err,
+		  size_t errlen);
+
+/* Whether addr (network order) is an address of this network namespace. */
+int local_addr4(uint32_t addr, bool *local, char *err, size_t errlen);
 
 #endif /* NETFENCE_RESOLVE_H */

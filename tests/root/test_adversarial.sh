@@ -589,6 +589,39 @@ assert_match "agent2 kept its last good policy, dangerous ports taken out" \
 	"$("$NETFENCE" -j status --cgroup "$AGENT2_CG")" \
 	'"tls_ports":"1-21,24,26-109,111-142,144-444,446-1432,'
 
+# --- the agent's own hosts file ------------------------------------------------
+# attach reads host.docker.internal as the agent sees it (/proc/PID/root/etc/hosts
+# of a process of the cgroup). A root agent writes that file: the next attach
+# (a policy change, an upgrade) must not make the agent's choice a bypass
+# pair, or the "gateway" on an allowed port is any server on the internet.
+# The "container": a cgroup of its own, the agent's network namespace, a
+# private mount namespace with its own /etc/hosts, as Docker bind-mounts one.
+CTR_CG=$(make_cgroup ctr) || exit 1
+printf '127.0.0.1 localhost\n%s host.docker.internal\n' "$HDI_IP" >"$TDIR/ctr-hosts"
+bg_start ctr bash -c 'echo $$ >"$1/cgroup.procs" &&
+	exec nsenter --net="/run/netns/$2" unshare -m --propagation private \
+		sh -c "mount --bind $3 /etc/hosts && echo READY && exec sleep 600"' \
+	_ "$CTR_CG" "$AGENT_NS" "$TDIR/ctr-hosts"
+wait_ready ctr || t_fail "start ctr" "$(cat "$TDIR/ctr.err")"
+cpid=$(bg_pid ctr)
+ctr_attach() {
+	"$NETFENCE" attach --pid "$cpid" --proxy "$GW_IP:3129" --tls-proxy "$GW_IP:3130" \
+		--proxy-cgroup "$PROXY_CG" --enable-host-access --allow-host-ports 6001 \
+		--dns-servers "$GW_IP"
+}
+out=$(ctr_attach 2>&1)
+assert_match "agent's hosts file: host.docker.internal on the agent's own link is taken" \
+	"$? $out" "^0 .*host gateway $HDI_IP ports 6001 \\(from /proc/$cpid/root/etc/hosts\\)"
+# the agent, root in its container, names a server of its own
+nsenter -t "$cpid" -m sh -c "printf '127.0.0.1 localhost\n%s host.docker.internal\n' $ORIGIN1 >/etc/hosts"
+out=$(ctr_attach 2>&1)
+assert_match "agent's hosts file naming an address off the agent's link and off this host: attach refused, exit 2" \
+	"$? $out" "^2 Error: --host-gateway 'host.docker.internal': $ORIGIN1 \\(from /proc/$cpid/root/etc/hosts, which the agent can write\\) is neither an address of this host nor on the agent's own network"
+denied "agent's hosts file: the agent's server on an allowed host port stays refused" -- \
+	"$NFATTACK" -c "$CTR_CG" -n "$AGENT_NS" tcp "$ORIGIN1" 6001
+"$NETFENCE" detach --pid "$cpid" >/dev/null
+bg_stop ctr
+
 # --------------------------------------------------------------------------
 # netfence run: the limits above closed by the launcher
 # --------------------------------------------------------------------------

@@ -310,13 +310,15 @@ HGCG=$(make_cgroup hostsview) || exit 1
 echo "$HGCG" >"$TDIR/cgpath.$(stat -c %i "$HGCG")"
 printf '127.0.0.1 localhost\n%s\thost.docker.internal\n' "$GW_IP" >"$TDIR/ctr-hosts"
 printf '127.0.0.1 localhost\n' >"$TDIR/ctr-hosts-none"
+# (its own network namespace too: an address from its hosts file is taken only
+# on its own link or on this host)
 bg_start hostsview bash -c 'echo $$ >"$1/cgroup.procs" &&
-	exec unshare -m --propagation private sh -c "mount --bind $2 /etc/hosts && echo READY && exec sleep 600"' \
-	_ "$HGCG" "$TDIR/ctr-hosts"
+	exec nsenter --net="/run/netns/$3" unshare -m --propagation private \
+		sh -c "mount --bind $2 /etc/hosts && echo READY && exec sleep 600"' \
+	_ "$HGCG" "$TDIR/ctr-hosts" "$AGENT_NS"
 wait_ready hostsview
 hpid=$(bg_pid hostsview)
-# (the stand-in container is a root process in this network namespace: where
-# the BPF LSM is missing, attach accepts its CAP_NET_RAW only when told to)
+# (--allow-raw-sockets: harmless here, the stand-in has a namespace of its own)
 out=$("$NETFENCE" attach --pid "$hpid" --proxy "$GW_IP:3129" --enable-host-access \
 	--allow-host-ports 8080 --dns-servers "$GW_IP" --allow-raw-sockets 2>&1)
 assert_match "attach --pid: the default host.docker.internal from the agent's own hosts file" \

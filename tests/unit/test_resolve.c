@@ -697,6 +697,76 @@ static void test_host_gateway_agent_first(void **state)
 	assert_int_equal(n, 1);
 }
 
+/*
+ * On-link: a route of the agent's namespace that is up, has no gateway and
+ * is not a default route (/proc/PID/net/route, addresses in network order
+ * as the kernel prints them, here for a little-endian machine).
+ */
+static void test_route_onlink(void **state)
+{
+	const struct fixture *fx = *state;
+	char path[PATH_MAX], err[ERRLEN];
+	bool on;
+
+	write_file(fx, "route",
+		   "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+		   /* default via 172.30.0.1: not on-link */
+		   "eth0\t00000000\t01001EAC\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
+		   /* 172.30.0.0/24 dev eth0 */
+		   "eth0\t00001EAC\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+		   /* 10.9.0.0/16 via 172.30.0.1 */
+		   "eth0\t0000090A\t01001EAC\t0003\t0\t0\t0\t0000FFFF\t0\t0\t0\n"
+		   /* 10.8.0.0/16 dev eth1, down */
+		   "eth1\t0000080A\t00000000\t0000\t0\t0\t0\t0000FFFF\t0\t0\t0\n"
+		   "garbage line\n",
+		   path);
+	/* little-endian here: the printed words are the addresses' bytes reversed */
+	if (htonl(1) == 1)
+		skip();
+	assert_int_equal(route_onlink4(path, IP(172, 30, 0, 254), &on, err, ERRLEN), 0);
+	assert_true(on);
+	assert_int_equal(route_onlink4(path, IP(172, 30, 1, 1), &on, err, ERRLEN), 0);
+	assert_false(on);
+	assert_int_equal(route_onlink4(path, IP(10, 9, 0, 1), &on, err, ERRLEN), 0);
+	assert_false(on);
+	assert_int_equal(route_onlink4(path, IP(10, 8, 0, 1), &on, err, ERRLEN), 0);
+	assert_false(on);
+	assert_int_equal(route_onlink4(path, IP(203, 0, 113, 5), &on, err, ERRLEN), 0);
+	assert_false(on);
+
+	/* a default route with no gateway ("default dev eth0") is no link */
+	write_file(fx, "route.devdefault",
+		   "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+		   "eth0\t00000000\t00000000\t0001\t0\t0\t0\t00000000\t0\t0\t0\n",
+		   path);
+	assert_int_equal(route_onlink4(path, IP(203, 0, 113, 5), &on, err, ERRLEN), 0);
+	assert_false(on);
+
+	/* not a routing table, and no file */
+	write_file(fx, "route.bad", "172.30.0.0/24 dev eth0\n", path);
+	assert_int_equal(route_onlink4(path, IP(172, 30, 0, 1), &on, err, ERRLEN),
+			 -EINVAL);
+	assert_false(on);
+	check_reason(err, "not a routing table");
+	assert_int_equal(route_onlink4(fx->missing, IP(172, 30, 0, 1), &on, err,
+				       ERRLEN),
+			 -ENOENT);
+	check_reason(err, fx->missing);
+}
+
+/* An address of this namespace: loopback always is, a documentation one not. */
+static void test_local_addr(void **state)
+{
+	char err[ERRLEN];
+	bool local;
+
+	(void)state;
+	assert_int_equal(local_addr4(IP(127, 0, 0, 1), &local, err, ERRLEN), 0);
+	assert_true(local);
+	assert_int_equal(local_addr4(IP(203, 0, 113, 5), &local, err, ERRLEN), 0);
+	assert_false(local);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -713,6 +783,8 @@ int main(void)
 		cmocka_unit_test(test_host_gateway_not_found),
 		cmocka_unit_test(test_host_gateway_getaddrinfo),
 		cmocka_unit_test(test_host_gateway_agent_first),
+		cmocka_unit_test(test_route_onlink),
+		cmocka_unit_test(test_local_addr),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
