@@ -213,6 +213,15 @@ void event_print(FILE *f, const void *data, size_t len, bool json)
 	}
 	memcpy(comm, e->comm, sizeof(e->comm));
 	comm[sizeof(e->comm)] = '\0';
+	/*
+	 * The agent names its processes (prctl PR_SET_NAME: any byte but NUL):
+	 * no escape sequence of its choosing reaches the terminal (JSON
+	 * escapes them itself)
+	 */
+	if (!json)
+		for (char *c = comm; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
 	dest_str(e, dest, sizeof(dest));
 	if (json) {
 		struct json jw, *j = json_init(&jw, f);

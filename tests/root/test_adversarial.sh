@@ -589,6 +589,30 @@ assert_match "agent2 kept its last good policy, dangerous ports taken out" \
 	"$("$NETFENCE" -j status --cgroup "$AGENT2_CG")" \
 	'"tls_ports":"1-21,24,26-109,111-142,144-444,446-1432,'
 
+# --- the operator's terminal --------------------------------------------------
+# An event names the process by its comm, which the agent sets (prctl
+# PR_SET_NAME: any bytes but NUL), and `netfence events` prints it on the
+# operator's terminal: "ESC[1A ESC[2K" there moves up and erases the agent's
+# own refusals from view; other sequences set the title or the clipboard.
+"$NETFENCE" events --cgroup "$AGENT_CG" --timeout 1 >/dev/null
+atk exec python3 -c '
+import ctypes, socket, sys
+ctypes.CDLL(None).prctl(15, b"\x1b[1A\x1b[2K\x1b]0;x\x07", 0, 0, 0)
+try:
+    socket.create_connection((sys.argv[1], 6000), timeout=2)
+except OSError:
+    pass' "$ORIGIN1" >/dev/null 2>&1
+ev=$("$NETFENCE" events --cgroup "$AGENT_CG" --count 1 --timeout 3)
+if [[ $ev != *"deny_port"* ]]; then
+	t_fail "events: an agent's comm is printed without its escape sequences" "no event: '$ev'"
+elif [[ $ev == *$'\e'* || $ev == *$'\a'* ]]; then
+	t_fail "events: an agent's comm is printed without its escape sequences" \
+		"escape sequences printed: $(printf '%q' "$ev")"
+else
+	assert_match "events: an agent's comm is printed without its escape sequences" \
+		"$ev" 'uid 0 \?\[1A\?\[2K\?\]0;x\?$'
+fi
+
 # --- the agent's own hosts file ------------------------------------------------
 # attach reads host.docker.internal as the agent sees it (/proc/PID/root/etc/hosts
 # of a process of the cgroup). A root agent writes that file: the next attach

@@ -51,6 +51,23 @@ static void test_refused_connect_text(void **state)
 	free(s);
 }
 
+/* The agent chooses its comm: control bytes never reach a terminal raw. */
+static void test_comm_escapes(void **state)
+{
+	struct nf_event e = connect4(NF_STAT_DENY_PORT);
+	char *s;
+
+	(void)state;
+	memcpy(e.comm, "\x1b[1A\x1b[2K\x07\x7fok", 13);
+	s = print(&e, false);
+	assert_string_equal(s, "refused connect tcp 10.1.2.3:5000 (deny_port) pid 100 uid 1000 "
+			       "?[1A?[2K??ok\n");
+	free(s);
+	s = print(&e, true);
+	assert_non_null(strstr(s, "\"comm\":\"\\u001b[1A\\u001b[2K\\u0007\x7fok\""));
+	free(s);
+}
+
 static void test_refused_connect_json(void **state)
 {
 	struct nf_event e = connect4(NF_STAT_DENY_PORT);
@@ -148,6 +165,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refused_connect_text),
+		cmocka_unit_test(test_comm_escapes),
 		cmocka_unit_test(test_refused_connect_json),
 		cmocka_unit_test(test_allowed_redirect),
 		cmocka_unit_test(test_udp_v6_sendmsg),
