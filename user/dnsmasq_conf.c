@@ -47,16 +47,40 @@ static bool covers(const struct domain_rule *b, const struct domain_rule *a)
 	return under || !strcmp(a->name, b->name);
 }
 
-/* A block rule that refuses names: one for both schemes. */
+/*
+ * A block rule that refuses names: one for both schemes. dnsmasq cannot
+ * say a pattern ("test-*.example.com"): Squid refuses what it matches, and
+ * its names resolve as the allowlist says.
+ */
 static bool blocks_dns(const struct domain_rule *b)
 {
-	return !b->is_ip && b->scheme == DOM_ANY;
+	return !b->is_ip && !b->pattern && b->scheme == DOM_ANY;
+}
+
+/*
+ * What an allow rule lets resolve, as a rule dnsmasq can take: the rule
+ * itself, or for a pattern ('*' inside a label; dnsmasq's '*' only starts
+ * a name) the subdomains of its literal labels after the last '*':
+ * "api-*.example.com" lets every name under example.com resolve. Squid
+ * still allows only the names the pattern matches.
+ */
+static struct domain_rule dns_rule(const struct domain_rule *r)
+{
+	struct domain_rule d = *r;
+
+	if (r->pattern) {
+		d.name = (char *)domain_rule_dns_name(r);
+		d.wildcard = true;
+		d.pattern = false;
+	}
+	return d;
 }
 
 static int check_rule(const struct domain_rule *r, const char *what,
 		      char *err, size_t errlen)
 {
-	if (domain_rule_valid(r) || (!r->is_ip && !name_ok(r->name))) {
+	if (domain_rule_valid(r) ||
+	    (!r->is_ip && !name_ok(domain_rule_dns_name(r)))) {
 		set_err(err, errlen, "%s entry '%s': not a name the DNS filter can take", what,
 			r->name ? r->name : "");
 		return -EINVAL;
@@ -130,11 +154,18 @@ int dnsmasq_conf_write(FILE *f, const struct dnsmasq_conf_opts *o, char *err,
 		fprintf(f, "addn-hosts=%s\n", o->hosts_file);
 
 	for (size_t i = 0; allow && i < allow->n; i++) {
-		const struct domain_rule *r = &allow->v[i];
+		const struct domain_rule d = dns_rule(&allow->v[i]), *r = &d;
 		bool covered = false;
 
 		if (r->is_ip)
 			continue;
+		/* patterns under one name make the same line: write it once */
+		for (size_t k = 0; k < i && !covered; k++) {
+			const struct domain_rule e = dns_rule(&allow->v[k]);
+
+			covered = !e.is_ip && e.wildcard == r->wildcard &&
+				  !strcmp(e.name, r->name);
+		}
 		for (size_t k = 0; block && k < block->n && !covered; k++)
 			covered = blocks_dns(&block->v[k]) && covers(&block->v[k], r);
 		if (covered)

@@ -55,10 +55,11 @@ static bool is_ipv4(const char *s)
 /*
  * Checks a lowercase name without trailing dot and without "*.". strict
  * (items of a list) also refuses a label that starts or ends with '-'; hosts
- * being checked are held to RFC 1035 lengths and characters only. On
- * success *numeric_tail says whether the last label is all digits.
+ * being checked are held to RFC 1035 lengths and characters only. pattern
+ * lets '*' stand inside labels. On success *numeric_tail says whether the
+ * last label is all digits.
  */
-static int check_name(const char *n, size_t len, bool strict,
+static int check_name(const char *n, size_t len, bool strict, bool pattern,
 		      bool *numeric_tail, char *why, size_t whylen)
 {
 	size_t i, start = 0;
@@ -75,7 +76,7 @@ static int check_name(const char *n, size_t len, bool strict,
 	for (i = 0; i < len; i++) {
 		unsigned char c = n[i];
 
-		if (!is_name_char(c)) {
+		if (!is_name_char(c) && !(pattern && c == '*')) {
 			if (c > 0x20 && c < 0x7f)
 				set_err(why, whylen,
 					"character '%c' not allowed", c);
@@ -113,6 +114,44 @@ static int check_name(const char *n, size_t len, bool strict,
 }
 
 /*
+ * A pattern (a name with '*' inside labels, already through check_name):
+ * no "**", and at least two literal labels after the last '*', so that it
+ * never covers every name or a whole top-level domain. *tail is set to the
+ * literal labels after the last '*'.
+ */
+static int check_pattern(const char *n, const char **tail, char *why,
+			 size_t whylen)
+{
+	const char *last = strrchr(n, '*'), *dot;
+
+	if (strstr(n, "**")) {
+		set_err(why, whylen,
+			"\"**\" in a label (one '*' already matches any run)");
+		return -EINVAL;
+	}
+	dot = last ? strchr(last, '.') : NULL;
+	if (!dot || !strchr(dot + 1, '.')) {
+		set_err(why, whylen,
+			"would match every name or a whole top-level domain (a pattern needs two labels without '*' after its last '*')");
+		return -EINVAL;
+	}
+	/*
+	 * A last label a resolver reads as a number (0x1f; all digits is
+	 * refused already): a filled-in '*' could make the whole name an
+	 * IPv4 address ("0*.0x7f.0x1" matches "0.0x7f.0x1").
+	 */
+	dot = strrchr(n, '.');
+	if (!strncmp(dot + 1, "0x", 2) &&
+	    !dot[3 + strspn(dot + 3, "0123456789abcdef")]) {
+		set_err(why, whylen,
+			"ambiguous: its last label is a hexadecimal number, a matching name can be an IPv4 address");
+		return -EINVAL;
+	}
+	*tail = last ? strchr(last, '.') + 1 : n;
+	return 0;
+}
+
+/*
  * Parses one item (already trimmed, len > 0) into r; r->name is allocated.
  * On error writes the reason (without the item) into why.
  */
@@ -121,6 +160,7 @@ static int parse_item(const char *s, size_t len, struct domain_rule *r,
 {
 	unsigned scheme = DOM_ANY;
 	bool wildcard = false, numeric_tail = false, is_ip = false;
+	bool pattern;
 	const char *p = s, *slash;
 	size_t plen = len, i;
 	char name[DOM_NAME_MAX + 1];
@@ -220,23 +260,18 @@ static int parse_item(const char *s, size_t len, struct domain_rule *r,
 			set_err(why, whylen, "\"*\" would allow every name");
 			return -EINVAL;
 		}
-		if (p[1] != '.') {
-			set_err(why, whylen,
-				"'*' is only allowed as a leading \"*.\"");
-			return -EINVAL;
-		}
-		wildcard = true;
-		p += 2;
-		plen -= 2;
-		if (!plen) {
-			set_err(why, whylen, "empty name after \"*.\"");
-			return -EINVAL;
+		if (p[1] == '.') {
+			wildcard = true;
+			p += 2;
+			plen -= 2;
+			if (!plen) {
+				set_err(why, whylen,
+					"empty name after \"*.\"");
+				return -EINVAL;
+			}
 		}
 	}
-	if (memchr(p, '*', plen)) {
-		set_err(why, whylen, "'*' is only allowed as a leading \"*.\"");
-		return -EINVAL;
-	}
+	pattern = memchr(p, '*', plen) != NULL;
 	if (plen > DOM_NAME_MAX) {
 		set_err(why, whylen, "name longer than %d characters",
 			DOM_NAME_MAX);
@@ -249,11 +284,19 @@ static int parse_item(const char *s, size_t len, struct domain_rule *r,
 	}
 	name[plen] = '\0';
 
-	err = check_name(name, plen, true, &numeric_tail, why, whylen);
+	err = check_name(name, plen, true, pattern, &numeric_tail, why,
+			 whylen);
 	if (err)
 		return err;
+	if (pattern) {
+		const char *tail;
 
-	if (!numeric_tail) {
+		err = check_pattern(name, &tail, why, whylen);
+		if (err)
+			return err;
+	}
+
+	if (!numeric_tail && !pattern) {
 		struct in_addr legacy;
 
 		/* "17.0x2", "0x7f.1": names to us, addresses to inet_aton */
@@ -264,7 +307,7 @@ static int parse_item(const char *s, size_t len, struct domain_rule *r,
 		}
 	}
 	if (numeric_tail) {
-		if (!is_ipv4(name)) {
+		if (pattern || !is_ipv4(name)) {
 			set_err(why, whylen,
 				"numeric last label, and not a dotted-quad IPv4 address");
 			return -EINVAL;
@@ -293,6 +336,7 @@ static int parse_item(const char *s, size_t len, struct domain_rule *r,
 	}
 	r->scheme = scheme;
 	r->wildcard = wildcard;
+	r->pattern = pattern;
 	r->is_ip = is_ip;
 	return 0;
 }
@@ -505,12 +549,75 @@ out:
 	return e;
 }
 
+static bool runnable(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+/*
+ * One label of a pattern against one label of a host: '*' matches any run
+ * of [a-z0-9-], every other character itself. A table over the host's
+ * characters, one row per pattern character (no backtracking to get
+ * wrong); labels longer than a name cannot match.
+ */
+static bool label_glob(const char *pat, size_t pn, const char *s, size_t sn)
+{
+	bool row[DOM_NAME_MAX + 2], next[DOM_NAME_MAX + 2];
+
+	if (!sn || sn > DOM_NAME_MAX || pn > DOM_NAME_MAX)
+		return false;	/* an empty label is no label */
+	row[0] = true;
+	for (size_t j = 1; j <= sn; j++)
+		row[j] = false;
+	for (size_t i = 0; i < pn; i++) {
+		next[0] = pat[i] == '*' && row[0];
+		for (size_t j = 1; j <= sn; j++) {
+			if (pat[i] == '*')
+				next[j] = row[j] ||
+					  (next[j - 1] && runnable(s[j - 1]));
+			else
+				next[j] = row[j - 1] && pat[i] == s[j - 1];
+		}
+		memcpy(row, next, (sn + 1) * sizeof(row[0]));
+	}
+	return row[sn];
+}
+
+/*
+ * Whether host is a name the pattern's labels match one for one (sub:
+ * with one or more labels in front, for "*." before a pattern).
+ */
+static bool pattern_match(const char *pat, const char *host, bool sub)
+{
+	size_t pn = strlen(pat), hn = strlen(host);
+
+	for (;;) {
+		const char *pl = pn ? memrchr(pat, '.', pn) : NULL;
+		const char *hl = hn ? memrchr(host, '.', hn) : NULL;
+		size_t ps = pl ? (size_t)(pl - pat) + 1 : 0;
+		size_t hs = hl ? (size_t)(hl - host) + 1 : 0;
+
+		if (!hn)
+			return false;
+		if (!label_glob(pat + ps, pn - ps, host + hs, hn - hs))
+			return false;
+		if (!ps)	/* the pattern's first label matched */
+			return sub ? hs > 0 : hs == 0;
+		pn = ps - 1;
+		if (!hs)
+			return false;
+		hn = hs - 1;
+	}
+}
+
 bool domain_rule_match(const struct domain_rule *r, const char *host)
 {
 	size_t n = strlen(r->name), h = strlen(host);
 
 	if (r->is_ip)
 		return !strcmp(r->name, host);
+	if (r->pattern)
+		return pattern_match(r->name, host, r->wildcard);
 	if (!r->wildcard && h == n && !memcmp(host, r->name, n))
 		return true;
 	return h > n && host[h - n - 1] == '.' &&
@@ -519,7 +626,8 @@ bool domain_rule_match(const struct domain_rule *r, const char *host)
 
 int domain_rule_valid(const struct domain_rule *r)
 {
-	bool numeric_tail = false;
+	bool numeric_tail = false, pattern;
+	const char *tail;
 	size_t len;
 
 	if (!r || !r->name)
@@ -527,13 +635,82 @@ int domain_rule_valid(const struct domain_rule *r)
 	if (!r->scheme || (r->scheme & ~DOM_ANY))
 		return -EINVAL;
 	len = strlen(r->name);
-	if (check_name(r->name, len, true, &numeric_tail, NULL, 0))
+	pattern = strchr(r->name, '*') != NULL;
+	if (pattern != r->pattern)
+		return -EINVAL;
+	if (check_name(r->name, len, true, pattern, &numeric_tail, NULL, 0))
+		return -EINVAL;
+	if (pattern && (r->is_ip || check_pattern(r->name, &tail, NULL, 0)))
+		return -EINVAL;
+	/* "*.x" alone is the parser's subdomain rule, never a pattern */
+	if (pattern && !r->wildcard && !strncmp(r->name, "*.", 2))
 		return -EINVAL;
 	if (r->is_ip)
 		return !r->wildcard && is_ipv4(r->name) ? 0 : -EINVAL;
 	if (numeric_tail || !memchr(r->name, '.', len))
 		return -EINVAL;
 	return 0;
+}
+
+int domain_rule_regex(const struct domain_rule *r, char *buf, size_t len)
+{
+	size_t pos = 0;
+
+	if (!buf || !len)
+		return -E2BIG;
+	buf[0] = '\0';
+	if (domain_rule_valid(r) || r->is_ip)
+		return -EINVAL;
+	for (const char *c = r->name;; c++) {
+		char one[2] = { *c, 0 };
+		const char *piece;
+		size_t n;
+
+		if (c == r->name)
+			piece = r->wildcard ? "^([a-z0-9_-]+[.])+" :
+			        r->pattern ? "^" : "^([a-z0-9_-]+[.])*";
+		else
+			piece = "";
+		n = strlen(piece);
+		if (n) {
+			if (pos + n >= len)
+				goto big;
+			memcpy(buf + pos, piece, n);
+			pos += n;
+		}
+		if (!*c)
+			piece = "$";
+		else if (*c == '*' && (c == r->name || c[-1] == '.') &&
+			 (!c[1] || c[1] == '.'))
+			piece = "[a-z0-9-]+";	/* a whole label: never empty */
+		else if (*c == '*')
+			piece = "[a-z0-9-]*";
+		else if (*c == '.')
+			piece = "[.]";
+		else if ((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+			 *c == '-' || *c == '_')
+			piece = one;
+		else	/* never: domain_rule_valid() let no other through */
+			return -EINVAL;
+		n = strlen(piece);
+		if (pos + n >= len)
+			goto big;
+		memcpy(buf + pos, piece, n + 1);
+		pos += n;
+		if (!*c)
+			return (int)pos;
+	}
+big:
+	buf[0] = '\0';
+	return -E2BIG;
+}
+
+const char *domain_rule_dns_name(const struct domain_rule *r)
+{
+	const char *last = r->pattern ? strrchr(r->name, '*') : NULL;
+	const char *dot = last ? strchr(last, '.') : NULL;
+
+	return dot ? dot + 1 : r->name;
 }
 
 static bool any_match(const struct domain_list *l, const char *host,
@@ -603,7 +780,7 @@ enum domain_verdict domain_check(const struct domain_list *allow,
 		if (!ip)
 			return DOM_DENY_IP;
 	} else {
-		if (check_name(h, len, false, &numeric_tail, NULL, 0))
+		if (check_name(h, len, false, false, &numeric_tail, NULL, 0))
 			return DOM_DENY_INVALID;
 		if (numeric_tail)
 			return DOM_DENY_IP;

@@ -4,6 +4,11 @@
  *
  *   example.com          the apex and every subdomain, HTTP and HTTPS
  *   *.example.com        subdomains only (not example.com itself)
+ *   api-*.example.com    a pattern: '*' inside a label matches any run of
+ *                        [a-z0-9-] (never a dot); the names it matches
+ *                        exactly, not their subdomains ("*.api-*.x.com"
+ *                        for those); at least two literal labels after
+ *                        the last '*'
  *   http://example.com   the same names, plain HTTP only
  *   https://example.com  the same names, TLS (HTTPS, CONNECT) only
  *   192.0.2.7            that raw IPv4 address as a host, exactly
@@ -32,12 +37,15 @@
 
 #define DOM_NAME_MAX 253 /* longest name, without the trailing dot */
 #define DOM_LABEL_MAX 63
+/* room for domain_rule_regex() of any valid rule, NUL included */
+#define DOM_REGEX_MAX (DOM_NAME_MAX * 11 + 64)
 
 struct domain_rule {
 	char *name; /* lowercase, no trailing dot, no scheme, no "*." */
 	unsigned scheme; /* DOM_HTTP|DOM_HTTPS bits, both by default */
 	bool wildcard; /* from "*.x": subdomains only */
 	bool is_ip; /* a dotted-quad IPv4 address: exact match */
+	bool pattern; /* name holds '*' inside labels: matched exactly */
 };
 
 /*
@@ -71,7 +79,9 @@ void domain_list_free(struct domain_list *l);
  *     their xn-- form);
  *   - a scheme other than http:// and https://, a path after the name (one
  *     trailing '/' is tolerated), a port, user info, IPv6 addresses;
- *   - "*", "**", "*.*", "*x.com", "a.*.com": '*' only as a leading "*.";
+ *   - "*", "*.*", "*.com", "*-*.com", "a.*.com", "example.*": fewer than
+ *     two literal labels after the last '*' (every name, or names of a
+ *     whole top-level domain); "**" in a label; '*' in an IP address;
  *   - a name of one label, plain or after "*." ("com", "*.com"): it would
  *     allow a whole top-level domain;
  *   - characters outside [a-z0-9.-_] (after lowercasing), an empty label
@@ -104,6 +114,26 @@ enum domain_verdict domain_check(const struct domain_list *allow,
 
 /* Whether rule r covers the normalised (lowercase, no trailing dot) host. */
 bool domain_rule_match(const struct domain_rule *r, const char *host);
+
+/*
+ * The POSIX extended regular expression, anchored at both ends, that
+ * matches the names rule r covers, as domain_rule_match() (give it to
+ * Squid's dstdom_regex and ssl::server_name_regex with -i): '*' becomes
+ * [a-z0-9-]* ([a-z0-9-]+ when it is the whole label), '.' [.], a leading "*." ([a-z0-9_-]+[.])+, a name that is
+ * not a pattern its subdomains too, ([a-z0-9_-]+[.])*; every other
+ * character of a valid name ([a-z0-9_-]) stands for itself. Returns its length, -EINVAL for an
+ * invalid rule or an IP address, -E2BIG when len is too small (buf is
+ * then "").
+ */
+int domain_rule_regex(const struct domain_rule *r, char *buf, size_t len);
+
+/*
+ * The name whose resolution a DNS filter (dnsmasq: '*' only at the start
+ * of a name) allows for rule r: its name, or for a pattern the literal
+ * labels after its last '*' ("example.com" for "api-*.example.com"; the
+ * filter then answers every subdomain of it). A pointer into r->name.
+ */
+const char *domain_rule_dns_name(const struct domain_rule *r);
 
 /*
  * 0 when r is a rule domain_list_add_spec() could have produced (name

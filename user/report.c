@@ -908,7 +908,7 @@ static bool domain_suggestion(const struct report *r, const char *name,
 		snprintf(note, notelen, "not a domain name the allowlist takes");
 		goto out;
 	}
-	if (one.v[0].is_ip || one.v[0].wildcard) {
+	if (one.v[0].is_ip || one.v[0].wildcard || one.v[0].pattern) {
 		snprintf(note, notelen,
 			 "a raw IP address: allow the domain name the client should use instead");
 		goto out;

@@ -423,10 +423,35 @@ static bool ns_has_parent(const struct name_set *s, const char *name)
 	return false;
 }
 
+/* A growable array of borrowed rules (the patterns). */
+struct rule_set {
+	const struct domain_rule **v;
+	size_t n, cap;
+};
+
+static int rs_push(struct rule_set *s, const struct domain_rule *r)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 8;
+		const struct domain_rule **v;
+
+		if (cap > SIZE_MAX / sizeof(*v))
+			return -ENOMEM;
+		v = realloc(s->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = r;
+	return 0;
+}
+
 struct acl_sets {
 	struct name_set dots; /* ".name": the name and its subdomains */
 	struct name_set ips; /* exact raw IPv4 addresses */
 	struct name_set excl; /* exact names to take out again */
+	struct rule_set pats; /* patterns ("api-*.x.com"): regexes */
 };
 
 static void sets_free(struct acl_sets *s)
@@ -434,6 +459,9 @@ static void sets_free(struct acl_sets *s)
 	ns_free(&s->dots);
 	ns_free(&s->ips);
 	ns_free(&s->excl);
+	free(s->pats.v);
+	s->pats.v = NULL;
+	s->pats.n = s->pats.cap = 0;
 }
 
 /* Reduces the rules of l that apply to scheme to dots + ips - excl. */
@@ -451,6 +479,11 @@ static int sets_build(const struct domain_list *l, unsigned scheme,
 			continue;
 		if (r->is_ip) {
 			e = ns_push(&out->ips, r->name);
+			continue;
+		}
+		if (r->pattern) {
+			/* its own regex ACL; it covers no other rule's names */
+			e = rs_push(&out->pats, r);
 			continue;
 		}
 		e = ns_push(&all, r->name);
@@ -510,58 +543,90 @@ static bool put_acl(FILE *f, const char *name, const char *type,
 	return nd + ne > 0;
 }
 
-/* Which of the four ACLs of one (scheme, ACL type) pair exist. */
+/*
+ * One regex ACL line per pattern (a regex can be long: one a line).
+ * Returns false, writing nothing, when there is none.
+ */
+static bool put_re_acl(FILE *f, const char *name, const char *type,
+		       const struct rule_set *pats)
+{
+	char re[DOM_REGEX_MAX];
+	bool any = false;
+
+	for (size_t i = 0; i < pats->n; i++) {
+		/* validated rules always translate; a failure leaves it out */
+		if (domain_rule_regex(pats->v[i], re, sizeof(re)) <= 0)
+			continue;
+		fprintf(f, "acl %s %s %s\n", name, type, re);
+		any = true;
+	}
+	return any;
+}
+
+/* Which of the six ACLs of one (scheme, ACL type) pair exist. */
 struct acl_group {
-	char allow[32], allow_x[32], block[32], block_x[32];
-	bool has_allow, has_allow_x, has_block, has_block_x;
+	char allow[32], allow_x[32], allow_re[32];
+	char block[32], block_x[32], block_re[32];
+	bool has_allow, has_allow_x, has_allow_re;
+	bool has_block, has_block_x, has_block_re;
 };
 
 static void put_group(FILE *f, struct acl_group *g, const char *prefix,
-		      const char *type, const struct acl_sets *allow,
+		      const char *type, const char *re_type,
+		      const struct acl_sets *allow,
 		      const struct acl_sets *block)
 {
 	snprintf(g->allow, sizeof(g->allow), "%s_allow", prefix);
 	snprintf(g->allow_x, sizeof(g->allow_x), "%s_allow_x", prefix);
+	snprintf(g->allow_re, sizeof(g->allow_re), "%s_allow_re", prefix);
 	snprintf(g->block, sizeof(g->block), "%s_block", prefix);
 	snprintf(g->block_x, sizeof(g->block_x), "%s_block_x", prefix);
+	snprintf(g->block_re, sizeof(g->block_re), "%s_block_re", prefix);
 	g->has_allow = put_acl(f, g->allow, type, &allow->dots, &allow->ips);
 	g->has_allow_x = put_acl(f, g->allow_x, type, NULL, &allow->excl);
+	g->has_allow_re = put_re_acl(f, g->allow_re, re_type, &allow->pats);
 	g->has_block = put_acl(f, g->block, type, &block->dots, &block->ips);
 	g->has_block_x = put_acl(f, g->block_x, type, NULL, &block->excl);
+	g->has_block_re = put_re_acl(f, g->block_re, re_type, &block->pats);
 }
 
 /*
  * The deny lines of one group, for directive dir ("http_access",
  * "ssl_bump") with deny word deny ("deny", "terminate") and extra ACLs pre
- * ("CONNECT " or ""): blocked names, then the apexes taken out again, then
- * (with unlisted) every name not on the allowlist. What is left is allowed
- * and falls through to the lines after these. extra (or NULL) names an ACL
- * of more allowed names (the hosts of URL rules): never denied as unlisted
- * or as an apex taken out.
+ * ("CONNECT " or ""): blocked names (patterns included), then the apexes
+ * taken out again (unless a pattern allows them), then (with unlisted)
+ * every name no allow ACL matches. What is left is allowed and falls
+ * through to the lines after these. extra (or NULL) names an ACL of more
+ * allowed names (the hosts of URL rules): never denied as unlisted or as
+ * an apex taken out.
  */
 static void put_denials(FILE *f, const struct acl_group *g, const char *dir,
 			const char *deny, const char *pre, bool unlisted,
 			const char *extra)
 {
-	char not_extra[40] = "";
+	char not_extra[40] = "", not_re[40] = "", terms[128];
 
 	if (extra)
 		snprintf(not_extra, sizeof(not_extra), " !%s", extra);
+	if (g->has_allow_re)
+		snprintf(not_re, sizeof(not_re), " !%s", g->allow_re);
 	if (g->has_block && g->has_block_x)
 		fprintf(f, "%s %s %s%s !%s\n", dir, deny, pre, g->block,
 			g->block_x);
 	else if (g->has_block)
 		fprintf(f, "%s %s %s%s\n", dir, deny, pre, g->block);
+	if (g->has_block_re)
+		fprintf(f, "%s %s %s%s\n", dir, deny, pre, g->block_re);
 	if (g->has_allow_x)
-		fprintf(f, "%s %s %s%s%s\n", dir, deny, pre, g->allow_x,
-			not_extra);
+		fprintf(f, "%s %s %s%s%s%s\n", dir, deny, pre, g->allow_x,
+			not_re, not_extra);
 	if (!unlisted)
 		return;
-	if (g->has_allow)
-		fprintf(f, "%s %s %s!%s%s\n", dir, deny, pre, g->allow,
-			not_extra);
-	else if (extra)
-		fprintf(f, "%s %s %s!%s\n", dir, deny, pre, extra);
+	snprintf(terms, sizeof(terms), "%s%s%s%s",
+		 g->has_allow ? " !" : "", g->has_allow ? g->allow : "",
+		 not_re, not_extra);
+	if (terms[0])
+		fprintf(f, "%s %s %s%s\n", dir, deny, pre, terms + 1);
 	else
 		fprintf(f, "%s %s %sall\n", dir, deny, pre);
 }
@@ -833,11 +898,12 @@ static int put_conf(FILE *f, const struct squid_conf_opts *o)
 		"# Domain lists. NAME_allow matches the allowed names, NAME_allow_x\n"
 		"# the apexes of \"*.name\" rules taken out again; the same for block.\n"
 		"# nf_http_*: plain HTTP. nf_conn_*: CONNECT. nf_sni_*: TLS SNI.\n");
-	put_group(f, &http, "nf_http", "dstdomain -n", &allow_http,
-		  &block_http);
-	put_group(f, &conn, "nf_conn", "dstdomain -n", &allow_tls, &block_tls);
-	put_group(f, &sni, "nf_sni", "ssl::server_name", &allow_tls,
-		  &block_tls);
+	put_group(f, &http, "nf_http", "dstdomain -n", "dstdom_regex -n -i",
+		  &allow_http, &block_http);
+	put_group(f, &conn, "nf_conn", "dstdomain -n", "dstdom_regex -n -i",
+		  &allow_tls, &block_tls);
+	put_group(f, &sni, "nf_sni", "ssl::server_name",
+		  "ssl::server_name_regex -i", &allow_tls, &block_tls);
 	put_url_acls(f, o, &x_http, &x_tls, &x_sni);
 
 	fprintf(f,
@@ -859,7 +925,7 @@ static int put_conf(FILE *f, const struct squid_conf_opts *o)
 			"# tunnel: the TLS domain lists again, on the request's host.\n");
 		put_denials(f, &conn, "http_access", "deny", "nf_https_proto ",
 			    true, x_tls);
-		if (conn.has_allow || x_tls) {
+		if (conn.has_allow || conn.has_allow_re || x_tls) {
 			fprintf(f, "http_access deny nf_https_proto nf_badnet\n");
 			if (!o->allow_loopback_dst)
 				fprintf(f, "http_access deny nf_https_proto nf_loopback\n");
@@ -884,7 +950,7 @@ static int put_conf(FILE *f, const struct squid_conf_opts *o)
 		"http_access deny CONNECT !nf_fwd\n"
 		"http_access deny CONNECT !nf_tls_ports\n");
 	put_denials(f, &conn, "http_access", "deny", "CONNECT ", true, x_tls);
-	if (conn.has_allow || x_tls) {
+	if (conn.has_allow || conn.has_allow_re || x_tls) {
 		fprintf(f, "http_access deny CONNECT nf_badnet\n");
 		if (!o->allow_loopback_dst)
 			fprintf(f, "http_access deny CONNECT nf_loopback\n");
@@ -897,12 +963,14 @@ static int put_conf(FILE *f, const struct squid_conf_opts *o)
 		"http_access deny !nf_http_proto\n"
 		"http_access deny nf_fwd !nf_http_ports\n");
 	put_denials(f, &http, "http_access", "deny", "", true, x_http);
-	if (http.has_allow || x_http) {
+	if (http.has_allow || http.has_allow_re || x_http) {
 		fprintf(f, "http_access deny nf_badnet\n");
 		if (!o->allow_loopback_dst)
 			fprintf(f, "http_access deny nf_loopback\n");
 		if (http.has_allow)
 			fprintf(f, "http_access allow %s\n", http.allow);
+		if (http.has_allow_re)
+			fprintf(f, "http_access allow %s\n", http.allow_re);
 		if (x_http)
 			fprintf(f, "http_access allow %s\n", x_http);
 	}
@@ -921,6 +989,9 @@ static int put_conf(FILE *f, const struct squid_conf_opts *o)
 	if (sni.has_allow)
 		fprintf(f, "ssl_bump %s %s\n", o->bump ? "bump" : "splice",
 			sni.allow);
+	if (sni.has_allow_re)
+		fprintf(f, "ssl_bump %s %s\n", o->bump ? "bump" : "splice",
+			sni.allow_re);
 	if (x_sni)
 		fprintf(f, "ssl_bump bump %s\n", x_sni);
 	fprintf(f, "ssl_bump terminate all\n");

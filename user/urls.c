@@ -179,6 +179,11 @@ static int parse_rule(const char *s, size_t len, struct url_rule *r, char *why,
 		set_err(why, whylen, "host: %s", derr);
 		return e;
 	}
+	if (dl.v[0].pattern) {
+		set_err(why, whylen,
+			"host: '*' inside a label is for --allow-domains; a rule's host is a name or \"*.\" and a name");
+		goto bad;
+	}
 
 	for (i = 0; path[i]; i++) {
 		unsigned char c = path[i];

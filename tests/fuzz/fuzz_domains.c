@@ -7,9 +7,13 @@
  * comment or a quote gets through; a refused spec leaves the list as it was
  * and gives a one-line reason; the file reader and the spec reader agree on
  * one-line files; every accepted rule allows its own name (or, for "*.x",
- * a subdomain of x); an allowed host matches some rule.
+ * a subdomain of x; for a pattern, its '*' filled in); an allowed host
+ * matches some rule; the Squid regex of every rule (domain_rule_regex) is
+ * one token of [a-z0-9^$[]().*+_-], compiles, and takes a valid host
+ * exactly when the reference matcher does.
  */
 #include <errno.h>
+#include <regex.h>
 
 #include "domains.h"
 #include "fuzz_common.h"
@@ -21,8 +25,9 @@ static void check_rules(const struct domain_list *l)
 
 		FUZZ_CHECK(!domain_rule_valid(r), "invalid rule \"%s\"", r->name);
 		FUZZ_CHECK(r->name[strspn(r->name,
-					  "abcdefghijklmnopqrstuvwxyz0123456789._-")] == '\0',
+					  "abcdefghijklmnopqrstuvwxyz0123456789._-*")] == '\0',
 			   "rule \"%s\"", r->name);
+		FUZZ_CHECK(!strchr(r->name, '*') == !r->pattern, "rule \"%s\"", r->name);
 	}
 }
 
@@ -41,11 +46,58 @@ static void check_verdicts(const struct domain_list *l)
 		} else {
 			snprintf(host, sizeof(host), "%s", r->name);
 		}
+		/* a pattern's '*' as one character: still a valid name */
+		for (char *c = host; *c; c++)
+			if (*c == '*')
+				*c = 'q';
 		FUZZ_CHECK(domain_check(l, NULL, host, scheme) == DOM_ALLOW,
 			   "rule \"%s\" does not allow \"%s\"", r->name, host);
 		/* the blocklist beats the allowlist */
 		FUZZ_CHECK(domain_check(l, l, host, scheme) != DOM_ALLOW,
 			   "blocked \"%s\" allowed", host);
+	}
+}
+
+/* The regex of each rule agrees with domain_rule_match() on host. */
+static void check_regex(const struct domain_list *l, const char *host)
+{
+	char re[DOM_REGEX_MAX], h[DOM_NAME_MAX + 2];
+	size_t n = strlen(host), i;
+	struct domain_list one = { 0 };
+	bool valid;
+
+	/* the host as domain_check() takes it, when it is a name */
+	if (n && host[n - 1] == '.')
+		n--;
+	if (n > DOM_NAME_MAX)
+		return;
+	for (i = 0; i < n; i++)
+		h[i] = (host[i] >= 'A' && host[i] <= 'Z') ? (char)(host[i] + 32) : host[i];
+	h[i] = '\0';
+	valid = domain_check(&one, NULL, h, DOM_HTTP) == DOM_DENY_UNLISTED;
+	for (i = 0; i < l->n; i++) {
+		const struct domain_rule *r = &l->v[i];
+		regex_t rx;
+		int len = domain_rule_regex(r, re, sizeof(re));
+		bool got;
+
+		if (r->is_ip) {
+			FUZZ_CHECK(len == -EINVAL, "regex for IP rule %s", r->name);
+			continue;
+		}
+		FUZZ_CHECK(len > 0 && (size_t)len == strlen(re), "regex of \"%s\": %d",
+			   r->name, len);
+		FUZZ_CHECK(re[strspn(re, "abcdefghijklmnopqrstuvwxyz0123456789"
+					 "^$[]().*+_-")] == '\0', "regex \"%s\"", re);
+		FUZZ_CHECK(!regcomp(&rx, re, REG_EXTENDED | REG_ICASE | REG_NOSUB),
+			   "regex \"%s\" does not compile", re);
+		got = !regexec(&rx, valid ? h : host, 0, NULL, 0);
+		if (valid)
+			FUZZ_CHECK(got == domain_rule_match(r, h),
+				   "rule \"%s\" (%s) on \"%s\": regex %d", r->name, re, h, got);
+		else
+			FUZZ_CHECK(!got, "rule \"%s\" (%s) takes \"%s\"", r->name, re, host);
+		regfree(&rx);
 	}
 }
 
@@ -69,6 +121,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	check_rules(&l);
 	check_verdicts(&l);
+	check_regex(&l, s);
+	check_regex(&l, "api-1.example.com");
 
 	/* the same bytes as a file */
 	fd = fuzz_memfile(data, size, path, sizeof(path));

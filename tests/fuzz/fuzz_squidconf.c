@@ -66,6 +66,8 @@ static const char *const acl_names[] = {
 	"nf_http_allow", "nf_http_allow_x", "nf_http_block", "nf_http_block_x",
 	"nf_conn_allow", "nf_conn_allow_x", "nf_conn_block", "nf_conn_block_x",
 	"nf_sni_allow",	 "nf_sni_allow_x",  "nf_sni_block",  "nf_sni_block_x",
+	"nf_http_allow_re", "nf_http_block_re", "nf_conn_allow_re",
+	"nf_conn_block_re", "nf_sni_allow_re", "nf_sni_block_re",
 };
 
 static bool is_acl_name(const char *t)
@@ -80,6 +82,19 @@ static bool is_rule(const struct domain_list *l, const char *name)
 {
 	for (size_t i = 0; l && i < l->n; i++)
 		if (l->v[i].name && !strcmp(l->v[i].name, name))
+			return true;
+	return false;
+}
+
+/* re is the regex of a pattern rule of one of the lists. */
+static bool is_rule_regex(const struct domain_list *l, const char *re)
+{
+	char want[DOM_REGEX_MAX];
+
+	for (size_t i = 0; l && i < l->n; i++)
+		if (l->v[i].pattern &&
+		    domain_rule_regex(&l->v[i], want, sizeof(want)) > 0 &&
+		    !strcmp(want, re))
 			return true;
 	return false;
 }
@@ -113,6 +128,23 @@ static void check_line(const struct lines *base, const char *line,
 
 		FUZZ_CHECK(name && is_acl_name(name), "acl line \"%s\"", line);
 		type = strtok_r(NULL, " ", &save);
+		if (strlen(name) > 3 && !strcmp(name + strlen(name) - 3, "_re")) {
+			/* a pattern: one anchored regex of a pattern rule */
+			FUZZ_CHECK(type && !strcmp(type, strncmp(name, "nf_sni_", 7) ?
+							 "dstdom_regex" : "ssl::server_name_regex"),
+				   "type in \"%s\"", line);
+			if (strncmp(name, "nf_sni_", 7)) {
+				t = strtok_r(NULL, " ", &save);
+				FUZZ_CHECK(t && !strcmp(t, "-n"), "flag in \"%s\"", line);
+			}
+			t = strtok_r(NULL, " ", &save);
+			FUZZ_CHECK(t && !strcmp(t, "-i"), "flag in \"%s\"", line);
+			t = strtok_r(NULL, " ", &save);
+			FUZZ_CHECK(t && (is_rule_regex(allow, t) || is_rule_regex(block, t)),
+				   "regex in \"%s\" is no rule's", line);
+			FUZZ_CHECK(!strtok_r(NULL, " ", &save), "two regexes in \"%s\"", line);
+			return;
+		}
 		if (!strncmp(name, "nf_sni_", 7)) {
 			FUZZ_CHECK(type && !strcmp(type, "ssl::server_name"),
 				   "type in \"%s\"", line);
@@ -171,6 +203,8 @@ static void raw_list(const char *s, struct domain_list *l, unsigned scheme_bits)
 
 		r->wildcard = scheme_bits & 4;
 		r->scheme = scheme_bits & 3;
+		/* right or wrong: the generator must check it */
+		r->pattern = (scheme_bits & 8) ? !strchr(t, '*') : !!strchr(t, '*');
 		r->name = strdup(t);
 		scheme_bits >>= 1;
 	}

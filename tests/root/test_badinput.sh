@@ -268,6 +268,25 @@ bad "run: scheme other than http(s)" 2 --allow-domains ftp://a.com run "${RUNOK[
 	--allow-domains ftp://a.com -- true
 bad "run: block list *" 2 --block-domains "'*'" run "${RUNOK[@]}" --allow-domains a.com \
 	--block-domains '*' -- true
+# patterns ('*' inside a label): never every name, never a whole top-level domain
+bad "run: pattern *-*.com (a whole TLD)" 2 --allow-domains "*-*.com" run "${RUNOK[@]}" \
+	--allow-domains 'a.com,*-*.com' -- true
+bad "run: pattern *.com" 2 --allow-domains "*.com" run "${RUNOK[@]}" --allow-domains '*.com' -- true
+bad "run: pattern **.example.com" 2 --allow-domains "**.example.com" run "${RUNOK[@]}" \
+	--allow-domains '**.example.com' -- true
+bad "run: pattern example.*" 2 --allow-domains "example.*" run "${RUNOK[@]}" \
+	--allow-domains 'example.*' -- true
+bad "run: pattern with a regex bracket" 2 --allow-domains "a*[b].example.com" \
+	run "${RUNOK[@]}" --allow-domains 'a*[b].example.com' -- true
+bad "run: pattern with a regex group" 2 --allow-domains "a*(b|c).example.com" \
+	run "${RUNOK[@]}" --allow-domains 'a*(b|c).example.com' -- true
+bad "run: block pattern *.*" 2 --block-domains "*.*" run "${RUNOK[@]}" --allow-domains a.com \
+	--block-domains '*.*' -- true
+printf 'a.com\n*-*.org\n' >"$TDIR/domains-badpat"
+bad "run: block file with a TLD pattern" 2 --block-domains-file "*-*.org" \
+	run "${RUNOK[@]}" --allow-domains a.com --block-domains-file "$TDIR/domains-badpat" -- true
+bad "run: URL rule host with a pattern" 2 --allow-urls "api-*.example.com" \
+	run "${RUNOK[@]}" --allow-urls 'http://api-*.example.com/x' -- true
 bad "run: domain file that does not exist" 2 --allow-domains-file /nonexistent/d \
 	run "${RUNOK[@]}" --allow-domains-file /nonexistent/d -- true
 bad "run: domain file with a bad line" 2 --allow-domains-file "exa mple.com" \

@@ -101,6 +101,11 @@ r x13_twoq "\$(py twoq $U github.com x13-$R.evil.test)"
 r x14_blocked "\$(st @$U blocked.npmjs.org)"
 r x15_apex "\$(st @$U npmjs.org)"
 r x16_getent "\$(getent ahostsv4 x16-$R.evil.test >/dev/null; echo rc=\$?)"
+# a pattern (api-*.pat.test): dnsmasq cannot say it; the names under pat.test resolve
+r p_match "\$(st @$U api-$R.pat.test)"
+r p_parent "\$(st @$U other-$R.pat.test)"
+r p_apex "\$(st @$U pat.test)"
+r p_suffix "\$(st @$U api-$R.pat.test.evil.test)"
 r x17_doh_ip "\$(curl -sk -m 10 -o /dev/null -w '%{http_code}' https://$DOH/dns-query; echo " rc=\$?")"
 r x17_doh_sni "\$(curl -sk -m 10 -o /dev/null -w '%{http_code}' --resolve dns.google:443:$DOH https://dns.google/dns-query; echo " rc=\$?")"
 
@@ -114,7 +119,7 @@ r k_refused "\$(py ask $U afterkill-$R.evil.test)"
 r k_dig "\$(st @$U afterkill2-$R.github.com)"
 EOF
 
-RUN_ARGS=(run --allow-domains "github.com,*.npmjs.org,https://dns.google.test"
+RUN_ARGS=(run --allow-domains "github.com,*.npmjs.org,https://dns.google.test,api-*.pat.test"
 	--block-domains blocked.npmjs.org --dns-servers "$U" --hosts-file "$TDIR/hosts"
 	--log-dir "$TDIR/logs" -- bash "$TDIR/agent.sh")
 bg_start run unshare -m --propagation private bash -c \
@@ -175,8 +180,11 @@ else
 fi
 
 # --- refused, and never at the upstream -----------------------------------------
+assert_eq "pattern api-*.pat.test: a matching name resolves" "$(res p_match)" NOERROR
+assert_eq "pattern: another name under pat.test resolves too (dnsmasq has no inner-label '*')" \
+	"$(res p_parent)" NOERROR
 for k in x1_a x1_txt x1_any x1_mx x2_long x3_many x4_suffix x5_prefix x6_case x7_other \
-	x8_tcp x12_edns x14_blocked x15_apex; do
+	x8_tcp x12_edns x14_blocked x15_apex p_apex p_suffix; do
 	assert_eq "refused: $k" "$(res $k)" REFUSED
 done
 assert_match "refused: ::1 over connected UDP" "$(res x9_udp6)" "peer ::1:53 rcode REFUSED"

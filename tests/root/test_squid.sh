@@ -46,6 +46,8 @@ done
 
 cat >"$TDIR/hosts" <<EOF
 $A allowed.test sub.allowed.test bad.allowed.test secure.test
+$A api-1.pat.test api-b2.pat.test apix.pat.test x.api-1.pat.test api-1.pat.test.evil.test
+$A bad-1.allowed.test
 $B blocked.test
 $E evil.test
 EOF
@@ -65,6 +67,22 @@ r http_blocked "\$(http b --resolve blocked.test:80:$B http://blocked.test/)"
 r http_block_beats_allow "\$(http bb --resolve bad.allowed.test:80:$A http://bad.allowed.test/)"
 r http_raw_ip "\$(http ip http://$A/)"
 r https_allowed "\$(http t -k --resolve secure.test:443:$A https://secure.test/)"
+# --allow-domains 'api-*.pat.test' (a pattern: '*' inside a label), --block-domains 'bad-*.allowed.test'
+r pat_http "\$(http pa --resolve api-1.pat.test:80:$A http://api-1.pat.test/)"
+r pat_http_upper "\$(http pu --resolve API-B2.Pat.Test:80:$A http://API-B2.Pat.Test/)"
+r pat_http_nomatch "\$(http pn --resolve apix.pat.test:80:$A http://apix.pat.test/)"
+r pat_http_sub "\$(http ps --resolve x.api-1.pat.test:80:$A http://x.api-1.pat.test/)"
+r pat_http_suffix "\$(http px --resolve api-1.pat.test.evil.test:80:$A http://api-1.pat.test.evil.test/)"
+r pat_http_path "\$(http pp --resolve evil.test:80:$E http://evil.test/api-1.pat.test)"
+r pat_http_hosthdr "\$(http ph -H 'Host: evil.test/api-1.pat.test' http://$A/)"
+r pat_https "\$(http pt -k --resolve api-1.pat.test:443:$A https://api-1.pat.test/)"
+curl -sS -m 10 -k --resolve apix.pat.test:443:$A https://apix.pat.test/ >/dev/null 2>&1
+r pat_https_nomatch_exit \$?
+r pat_fwd "\$(http pf -x "\$NETFENCE_FORWARD_PROXY" http://api-b2.pat.test/)"
+r pat_fwd_trick "\$(http pft -x "\$NETFENCE_FORWARD_PROXY" http://evil.test/api-1.pat.test)"
+r pat_fwd_connect "\$(http pfc -k -x "\$NETFENCE_FORWARD_PROXY" https://api-1.pat.test/)"
+r pat_fwd_connect_nomatch "\$(curl -sS -m 10 -k -o /dev/null -w '%{http_connect}' -x "\$NETFENCE_FORWARD_PROXY" https://apix.pat.test/ 2>/dev/null)"
+r pat_block "\$(http pb --resolve bad-1.allowed.test:80:$A http://bad-1.allowed.test/)"
 curl -sS -m 10 -k --resolve evil.test:443:$E https://evil.test/ >/dev/null 2>&1
 r https_blocked_exit \$?
 r fwd_http "\$(http f -x "\$NETFENCE_FORWARD_PROXY" http://allowed.test/)"
@@ -82,8 +100,8 @@ r after_storm "\$(http p2 -m 60 --resolve allowed.test:80:$A http://allowed.test
 r after_storm_https "\$(http p3 -k --resolve secure.test:443:$A https://secure.test/)"
 EOF
 
-bg_start run "$NETFENCE" -v run --allow-domains allowed.test,secure.test \
-	--block-domains bad.allowed.test --hosts-file "$TDIR/hosts" --squid-allow-loopback \
+bg_start run "$NETFENCE" -v run --allow-domains 'allowed.test,secure.test,api-*.pat.test' \
+	--block-domains 'bad.allowed.test,bad-*.allowed.test' --hosts-file "$TDIR/hosts" --squid-allow-loopback \
 	--enable-host-access --allow-host-ports "$MCP_PORT" --log-dir "$TDIR/logs" \
 	-- bash "$TDIR/agent.sh"
 
@@ -131,6 +149,20 @@ assert_eq "HTTP, block list beats allow list" "$(res http_block_beats_allow)" 40
 assert_eq "HTTP, raw IP refused" "$(res http_raw_ip)" 403
 assert_eq "HTTPS, allowed SNI spliced to the origin" "$(res https_allowed)" 200
 assert_match "HTTPS, SNI not allowed: TLS terminated" "$(res https_blocked_exit)" '^(35|56|52)$'
+assert_eq "pattern api-*.pat.test: api-1.pat.test allowed, the origin answered" "$(res pat_http)" 200
+assert_eq "pattern: case does not matter (API-B2.Pat.Test)" "$(res pat_http_upper)" 200
+assert_eq "pattern: apix.pat.test (no '-') refused" "$(res pat_http_nomatch)" 403
+assert_eq "pattern: a subdomain of a matching name refused (exact names only)" "$(res pat_http_sub)" 403
+assert_eq "pattern: api-1.pat.test.evil.test refused (anchored at the end)" "$(res pat_http_suffix)" 403
+assert_eq "pattern: http://evil.test/api-1.pat.test refused (the path is no host)" "$(res pat_http_path)" 403
+assert_match "pattern: Host 'evil.test/api-1.pat.test' refused" "$(res pat_http_hosthdr)" '^4[0-9][0-9]$'
+assert_eq "pattern: HTTPS to api-1.pat.test spliced" "$(res pat_https)" 200
+assert_match "pattern: HTTPS to apix.pat.test terminated" "$(res pat_https_nomatch_exit)" '^(35|56|52)$'
+assert_eq "pattern: forward proxy, http://api-b2.pat.test/" "$(res pat_fwd)" 200
+assert_eq "pattern: forward proxy, http://evil.test/api-1.pat.test refused" "$(res pat_fwd_trick)" 403
+assert_eq "pattern: forward proxy, CONNECT api-1.pat.test" "$(res pat_fwd_connect)" 200
+assert_eq "pattern: forward proxy, CONNECT apix.pat.test refused" "$(res pat_fwd_connect_nomatch)" 403
+assert_eq "block pattern bad-*.allowed.test beats allowed.test" "$(res pat_block)" 403
 assert_eq "forward proxy (HTTP_PROXY client), HTTP" "$(res fwd_http)" 200
 assert_eq "forward proxy, CONNECT to an allowed domain" "$(res fwd_https)" 200
 assert_eq "forward proxy, domain not allowed" "$(res fwd_blocked)" 403

@@ -216,6 +216,52 @@ static void test_block_covers_allow(void **state)
 	domain_list_free(&block);
 }
 
+/*
+ * A pattern ('*' inside a label): dnsmasq's '*' only starts a name, so the
+ * names under its literal labels resolve (a superset, never a name
+ * outside them); Squid keeps to the pattern itself.
+ */
+static void test_pattern(void **state)
+{
+	struct domain_list allow = { 0 }, block = { 0 };
+	uint32_t up = htonl(0x0a000001);
+	char err[ERRLEN], *t;
+
+	(void)state;
+	add(&allow, "api-*.example.com,*-cdn.example.com,*.v*.pat.example.org");
+	add(&block, "api-t*.example.com,x.example.org");
+	assert_int_equal(gen(&allow, &block, &up, 1, &t, err), 0);
+	assert_true(has_line(t, "server=/*.example.com/10.0.0.1"));
+	assert_true(has_line(t, "server=/*.pat.example.org/10.0.0.1"));
+	/* two patterns under one name: one line */
+	assert_null(strstr(strstr(t, "server=/*.example.com/") + 1,
+			   "server=/*.example.com/"));
+	/* no '*' inside a label reaches dnsmasq, and a block pattern adds no refusal */
+	assert_null(strstr(t, "-*"));
+	assert_null(strstr(t, "api-t"));
+	assert_true(model_forwards(t, "api-1.example.com"));
+	assert_true(model_forwards(t, "img-cdn.example.com"));
+	assert_true(model_forwards(t, "a.v1.pat.example.org"));
+	assert_false(model_forwards(t, "example.com"));
+	assert_false(model_forwards(t, "example.com.evil.test"));
+	assert_false(model_forwards(t, "pat.example.org"));
+	assert_false(model_forwards(t, "x.example.org"));
+	assert_false(model_forwards(t, "evil.org"));
+	free(t);
+	domain_list_free(&allow);
+	domain_list_free(&block);
+
+	/* a block of the pattern's literal name drops it */
+	add(&allow, "api-*.example.com");
+	add(&block, "example.com");
+	assert_int_equal(gen(&allow, &block, &up, 1, &t, err), 0);
+	assert_null(strstr(t, "/10.0.0.1"));
+	assert_false(model_forwards(t, "api-1.example.com"));
+	free(t);
+	domain_list_free(&allow);
+	domain_list_free(&block);
+}
+
 static void test_bad_input(void **state)
 {
 	struct domain_list allow = { 0 };
@@ -296,6 +342,7 @@ int main(void)
 		cmocka_unit_test(test_no_upstream_refuses),
 		cmocka_unit_test(test_matches_domain_check),
 		cmocka_unit_test(test_block_covers_allow),
+		cmocka_unit_test(test_pattern),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_question_decode),
 	};

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <regex.h>
 
 #include "domains.h"
 
@@ -24,41 +25,56 @@ struct good_item {
 	unsigned scheme;
 	bool wildcard;
 	bool is_ip;
+	bool pattern;
 };
 
 static const struct good_item good_items[] = {
-	{ "example.com", "example.com", DOM_ANY, false, false },
-	{ "EXAMPLE.Com", "example.com", DOM_ANY, false, false },
-	{ "example.com.", "example.com", DOM_ANY, false, false },
-	{ "  example.com\t", "example.com", DOM_ANY, false, false },
-	{ "*.example.com", "example.com", DOM_ANY, true, false },
-	{ "*.EXAMPLE.com.", "example.com", DOM_ANY, true, false },
-	{ "http://example.com", "example.com", DOM_HTTP, false, false },
-	{ "https://example.com", "example.com", DOM_HTTPS, false, false },
-	{ "HTTPS://Example.com", "example.com", DOM_HTTPS, false, false },
-	{ "https://example.com/", "example.com", DOM_HTTPS, false, false },
-	{ "example.com/", "example.com", DOM_ANY, false, false },
-	{ "https://*.example.com", "example.com", DOM_HTTPS, true, false },
-	{ "http://*.co.uk", "co.uk", DOM_HTTP, true, false },
-	{ "api.github.com", "api.github.com", DOM_ANY, false, false },
-	{ "a-b.example.com", "a-b.example.com", DOM_ANY, false, false },
-	{ "_dmarc.example.com", "_dmarc.example.com", DOM_ANY, false, false },
+	{ "example.com", "example.com", DOM_ANY, false, false, false },
+	{ "EXAMPLE.Com", "example.com", DOM_ANY, false, false, false },
+	{ "example.com.", "example.com", DOM_ANY, false, false, false },
+	{ "  example.com\t", "example.com", DOM_ANY, false, false, false },
+	{ "*.example.com", "example.com", DOM_ANY, true, false, false },
+	{ "*.EXAMPLE.com.", "example.com", DOM_ANY, true, false, false },
+	{ "http://example.com", "example.com", DOM_HTTP, false, false, false },
+	{ "https://example.com", "example.com", DOM_HTTPS, false, false, false },
+	{ "HTTPS://Example.com", "example.com", DOM_HTTPS, false, false, false },
+	{ "https://example.com/", "example.com", DOM_HTTPS, false, false, false },
+	{ "example.com/", "example.com", DOM_ANY, false, false, false },
+	{ "https://*.example.com", "example.com", DOM_HTTPS, true, false, false },
+	{ "http://*.co.uk", "co.uk", DOM_HTTP, true, false, false },
+	{ "api.github.com", "api.github.com", DOM_ANY, false, false, false },
+	{ "a-b.example.com", "a-b.example.com", DOM_ANY, false, false, false },
+	{ "_dmarc.example.com", "_dmarc.example.com", DOM_ANY, false, false, false },
 	{ "xn--bcher-kva.example", "xn--bcher-kva.example", DOM_ANY, false,
-	  false },
-	{ "r3---sn-abc.googlevideo.com", "r3---sn-abc.googlevideo.com", DOM_ANY,
 	  false, false },
-	{ "1.2.3.4.example.com", "1.2.3.4.example.com", DOM_ANY, false, false },
-	{ "123.example.com", "123.example.com", DOM_ANY, false, false },
-	{ "a.b", "a.b", DOM_ANY, false, false },
-	{ "192.0.2.7", "192.0.2.7", DOM_ANY, false, true },
-	{ "http://192.0.2.7", "192.0.2.7", DOM_HTTP, false, true },
-	{ "https://10.0.0.1/", "10.0.0.1", DOM_HTTPS, false, true },
-	{ "0.0.0.0", "0.0.0.0", DOM_ANY, false, true },
-	{ "255.255.255.255", "255.255.255.255", DOM_ANY, false, true },
+	{ "r3---sn-abc.googlevideo.com", "r3---sn-abc.googlevideo.com", DOM_ANY,
+	  false, false, false },
+	{ "1.2.3.4.example.com", "1.2.3.4.example.com", DOM_ANY, false, false, false },
+	{ "123.example.com", "123.example.com", DOM_ANY, false, false, false },
+	{ "a.b", "a.b", DOM_ANY, false, false, false },
+	{ "192.0.2.7", "192.0.2.7", DOM_ANY, false, true, false },
+	{ "http://192.0.2.7", "192.0.2.7", DOM_HTTP, false, true, false },
+	{ "https://10.0.0.1/", "10.0.0.1", DOM_HTTPS, false, true, false },
+	{ "0.0.0.0", "0.0.0.0", DOM_ANY, false, true, false },
+	{ "255.255.255.255", "255.255.255.255", DOM_ANY, false, true, false },
+	/* patterns: '*' inside a label */
+	{ "api-*.example.com", "api-*.example.com", DOM_ANY, false, false, true },
+	{ "API-*.Example.COM.", "api-*.example.com", DOM_ANY, false, false, true },
+	{ "*-cdn.example.com", "*-cdn.example.com", DOM_ANY, false, false, true },
+	{ "a*b.example.com", "a*b.example.com", DOM_ANY, false, false, true },
+	{ "a*b*c.example.com", "a*b*c.example.com", DOM_ANY, false, false, true },
+	{ "https://api-*.example.com/", "api-*.example.com", DOM_HTTPS, false,
+	  false, true },
+	{ "*.api-*.example.com", "api-*.example.com", DOM_ANY, true, false,
+	  true },
+	{ "*.*.example.com", "*.example.com", DOM_ANY, true, false, true },
+	{ "a.*.example.co.uk", "a.*.example.co.uk", DOM_ANY, false, false,
+	  true },
+	{ "x*.1.example.com", "x*.1.example.com", DOM_ANY, false, false, true },
 	/* 63-character label */
 	{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com",
 	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com",
-	  DOM_ANY, false, false },
+	  DOM_ANY, false, false, false },
 };
 
 static void test_good_items(void **state)
@@ -79,6 +95,7 @@ static void test_good_items(void **state)
 		assert_int_equal(l.v[0].scheme, g->scheme);
 		assert_int_equal(l.v[0].wildcard, g->wildcard);
 		assert_int_equal(l.v[0].is_ip, g->is_ip);
+		assert_int_equal(l.v[0].pattern, g->pattern);
 		assert_int_equal(domain_rule_valid(&l.v[0]), 0);
 		domain_list_free(&l);
 	}
@@ -99,12 +116,33 @@ static const struct bad_item bad_items[] = {
 	{ "a.com,,b.com", "item 2 is empty" },
 	{ "a.com, ,b.com", "item 2 is empty" },
 	{ "*", "every name" },
-	{ "*.*", "leading" },
-	{ "**", "leading" },
-	{ "**.example.com", "leading" },
-	{ "*example.com", "leading" },
-	{ "a.*.com", "leading" },
-	{ "example.*", "leading" },
+	{ "*.*", "every name" },
+	{ "**", "\"**\"" },
+	{ "**.example.com", "\"**\"" },
+	{ "a**b.example.com", "\"**\"" },
+	{ "*example.com", "top-level domain" },
+	{ "a.*.com", "top-level domain" },
+	{ "example.*", "top-level domain" },
+	{ "*-*.com", "top-level domain" },
+	{ "*.*-*.com", "top-level domain" },
+	{ "api-*.com", "top-level domain" },
+	{ "*.*.*", "every name" },
+	{ "a*.1.2", "numeric" },
+	{ "0*.0x7f.0x1", "hexadecimal" },
+	{ "a*.b.0x", "hexadecimal" },
+	{ "1.2.3.*", "every name" },
+	{ "*.1.2.3.4*", "every name" },
+	{ "-*.example.com", "hyphen" },
+	{ "a*-.example.com", "hyphen" },
+	{ "a*[b].example.com", "not supported" },
+	{ "a*(b|c).example.com", "'('" },
+	{ "a*.b^c.example.com", "'^'" },
+	{ "a*$.example.com", "'$'" },
+	{ "a*?.example.com", "'?'" },
+	{ "a*+.example.com", "'+'" },
+	{ "a*{2}.example.com", "'{'" },
+	{ "a.*..example.com", "empty label" },
+	{ "https://api-*.example.com/x", "path" },
 	{ "*.", "every name" }, /* the trailing dot goes first */
 	{ "*..", "empty name after" },
 	{ "*.com", "top-level domain" },
@@ -555,9 +593,9 @@ static void test_check_empty_lists(void **state)
 
 static void test_rule_match(void **state)
 {
-	struct domain_rule plain = { (char *)"a.com", DOM_ANY, false, false };
-	struct domain_rule wild = { (char *)"a.com", DOM_ANY, true, false };
-	struct domain_rule ip = { (char *)"192.0.2.1", DOM_ANY, false, true };
+	struct domain_rule plain = { (char *)"a.com", DOM_ANY, false, false , false };
+	struct domain_rule wild = { (char *)"a.com", DOM_ANY, true, false , false };
+	struct domain_rule ip = { (char *)"192.0.2.1", DOM_ANY, false, true , false };
 
 	(void)state;
 	assert_true(domain_rule_match(&plain, "a.com"));
@@ -576,13 +614,13 @@ static void test_rule_valid(void **state)
 	struct domain_rule r;
 
 	(void)state;
-	r = (struct domain_rule){ (char *)"a.com", DOM_HTTP, false, false };
+	r = (struct domain_rule){ (char *)"a.com", DOM_HTTP, false, false , false };
 	assert_int_equal(domain_rule_valid(&r), 0);
 	r.scheme = 0;
 	assert_int_equal(domain_rule_valid(&r), -EINVAL);
 	r.scheme = 8;
 	assert_int_equal(domain_rule_valid(&r), -EINVAL);
-	r = (struct domain_rule){ (char *)"A.com", DOM_ANY, false, false };
+	r = (struct domain_rule){ (char *)"A.com", DOM_ANY, false, false , false };
 	assert_int_equal(domain_rule_valid(&r), -EINVAL);
 	r.name = (char *)"a.com.";
 	assert_int_equal(domain_rule_valid(&r), -EINVAL);
@@ -600,11 +638,192 @@ static void test_rule_valid(void **state)
 	assert_int_equal(domain_rule_valid(&r), 0);
 	r.wildcard = true;
 	assert_int_equal(domain_rule_valid(&r), -EINVAL);
-	r = (struct domain_rule){ (char *)"a.com", DOM_ANY, false, true };
+	r = (struct domain_rule){ (char *)"a.com", DOM_ANY, false, true , false };
 	assert_int_equal(domain_rule_valid(&r), -EINVAL);
 	r.name = NULL;
 	assert_int_equal(domain_rule_valid(&r), -EINVAL);
 	assert_int_equal(domain_rule_valid(NULL), -EINVAL);
+}
+
+/* ---- patterns: the reference matcher and the Squid regex agree ---- */
+
+static const char *const pattern_specs[] = {
+	"api-*.example.com", "*-cdn.example.com", "a*b.example.com",
+	"a*b*c.example.com", "*.api-*.example.com", "*.*.example.com",
+	"a.*.example.com", "example.com", "*.example.com", "x_*.example.com",
+};
+
+static const char *const probe_hosts[] = {
+	"api-1.example.com", "api-.example.com", "api-v1-b.example.com",
+	"apix.example.com", "api.example.com", "x.api-1.example.com",
+	"api-1.example.com.evil.com", "evil.com", "api-1.example.co",
+	"api-1xexample.com", "api-1.examplexcom", "api-1.example.com.",
+	"api-a_b.example.com", "api-a.b.example.com", "cdn.example.com",
+	"-cdn.example.com", "a-cdn.example.com", "x.a-cdn.example.com",
+	"ab.example.com", "axxb.example.com", "a.b.example.com", "abc.example.com",
+	"a-b-c.example.com", "ac.example.com", "a.x.example.com",
+	"a.example.com", "a..example.com", "example.com", "x.example.com",
+	"x_1.example.com", "x_.example.com", "x_a_b.example.com",
+	"evil.com/api-1.example.com", "api-1.example.com/x", "api-1.example.com:443",
+	"api-1.example.com\nx", "api-(1).example.com", "api-[1].example.com",
+	"api-1.example.com$", "^api-1.example.com", "api-*.example.com",
+	"a.b.c.d.api-9.example.com", "",
+};
+
+static void test_pattern_regex_agrees(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(pattern_specs) / sizeof(*pattern_specs);
+	     i++) {
+		struct domain_list l = { 0 };
+		char err[ERRLEN], re[DOM_REGEX_MAX];
+		regex_t rx;
+		int n;
+
+		if (domain_list_add_spec(&l, pattern_specs[i], err, sizeof(err)))
+			fail_msg("\"%s\" refused: %s", pattern_specs[i], err);
+		n = domain_rule_regex(&l.v[0], re, sizeof(re));
+		assert_true(n > 0);
+		assert_int_equal((size_t)n, strlen(re));
+		/* anchored, and nothing Squid's tokeniser or a regex could misread */
+		assert_int_equal(re[0], '^');
+		assert_int_equal(re[n - 1], '$');
+		assert_int_equal(strspn(re, "abcdefghijklmnopqrstuvwxyz0123456789"
+					    "^$[]().*+_-"),
+				 (size_t)n);
+		assert_int_equal(regcomp(&rx, re, REG_EXTENDED | REG_ICASE | REG_NOSUB), 0);
+		for (size_t h = 0; h < sizeof(probe_hosts) / sizeof(*probe_hosts);
+		     h++) {
+			const char *raw = probe_hosts[h];
+			enum domain_verdict v = domain_check(&l, NULL, raw, DOM_HTTPS);
+			char norm[DOM_NAME_MAX + 2];
+			size_t k;
+			bool ref, got;
+
+			if (v == DOM_DENY_INVALID || v == DOM_DENY_IP) {
+				/* not a name: the regex never takes it either */
+				if (!regexec(&rx, raw, 0, NULL, 0))
+					fail_msg("%s (%s) takes \"%s\"", pattern_specs[i],
+						 re, raw);
+				continue;
+			}
+			/* as domain_check() sees it: lower case, no trailing dot */
+			for (k = 0; raw[k] && k < sizeof(norm) - 1; k++)
+				norm[k] = (char)(raw[k] >= 'A' && raw[k] <= 'Z' ?
+						 raw[k] + 32 : raw[k]);
+			if (k && norm[k - 1] == '.')
+				k--;
+			norm[k] = '\0';
+			ref = domain_rule_match(&l.v[0], norm);
+			got = !regexec(&rx, norm, 0, NULL, 0);
+			if (ref != got || ref != (v == DOM_ALLOW))
+				fail_msg("%s (%s) on \"%s\": reference %d, verdict %s, regex %d",
+					 pattern_specs[i], re, raw, ref,
+					 domain_verdict_str(v), got);
+			/* any case: Squid gets -i */
+			if (got) {
+				char up[DOM_NAME_MAX + 2];
+
+				for (k = 0; norm[k]; k++)
+					up[k] = (char)(norm[k] >= 'a' && norm[k] <= 'z' ?
+						       norm[k] - 32 : norm[k]);
+				up[k] = '\0';
+				assert_int_equal(regexec(&rx, up, 0, NULL, 0), 0);
+			}
+		}
+		regfree(&rx);
+		domain_list_free(&l);
+	}
+}
+
+static void test_pattern_verdicts(void **state)
+{
+	static const struct check_case {
+		const char *host;
+		enum domain_verdict v;
+	} c[] = {
+		{ "api-1.example.com", DOM_ALLOW },
+		{ "API-V2.Example.Com.", DOM_ALLOW },
+		{ "apix.example.com", DOM_DENY_UNLISTED },
+		{ "x.api-1.example.com", DOM_DENY_UNLISTED },
+		{ "api-1.example.com.evil.com", DOM_DENY_UNLISTED },
+		{ "api-test.example.com", DOM_DENY_BLOCKED },
+		{ "img-cdn.example.com", DOM_ALLOW },
+		{ "example.com", DOM_DENY_UNLISTED },
+	};
+	struct domain_list allow = { 0 }, block = { 0 };
+
+	(void)state;
+	assert_int_equal(domain_list_add_spec(&allow, "api-*.example.com,*-cdn.example.com",
+					      NULL, 0), 0);
+	assert_int_equal(domain_list_add_spec(&block, "api-t*t.example.com", NULL, 0), 0);
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		if (domain_check(&allow, &block, c[i].host, DOM_HTTPS) != c[i].v)
+			fail_msg("\"%s\": %s, want %s", c[i].host,
+				 domain_verdict_str(domain_check(&allow, &block,
+								 c[i].host, DOM_HTTPS)),
+				 domain_verdict_str(c[i].v));
+	domain_list_free(&allow);
+	domain_list_free(&block);
+}
+
+static void test_pattern_long_and_edges(void **state)
+{
+	struct domain_list l = { 0 };
+	char name[300], re[DOM_REGEX_MAX], err[ERRLEN];
+	struct domain_rule ip = { (char *)"192.0.2.1", DOM_ANY, false, true , false };
+	size_t i;
+
+	(void)state;
+	/* 253 characters, every other one a '*': the longest regex */
+	for (i = 0; i < 240; i++)
+		name[i] = (i % 64 == 63) ? '.' : (i & 1) ? '*' : 'a';
+	name[i] = '\0';
+	strcat(name, ".example.com");
+	name[253] = '\0';
+	name[252] = 'm';
+	assert_int_equal(strlen(name), 253);
+	if (domain_list_add_spec(&l, name, err, sizeof(err)))
+		fail_msg("long pattern refused: %s", err);
+	assert_true(l.v[0].pattern);
+	assert_true(domain_rule_regex(&l.v[0], re, sizeof(re)) > 1000);
+	/* too small a buffer: -E2BIG and "" */
+	assert_int_equal(domain_rule_regex(&l.v[0], re, 40), -E2BIG);
+	assert_string_equal(re, "");
+	assert_int_equal(domain_rule_regex(&l.v[0], re, 0), -E2BIG);
+	/* an IP address has no name regex */
+	assert_int_equal(domain_rule_regex(&ip, re, sizeof(re)), -EINVAL);
+	domain_list_free(&l);
+	/* one more character is too long */
+	memmove(name + 1, name, strlen(name) + 1);
+	name[0] = 'b';
+	assert_int_equal(domain_list_add_spec(&l, name, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "253"));
+	/* a 64-character label with a '*' is still too long */
+	memset(name, 'a', 64);
+	name[10] = '*';
+	strcpy(name + 64, ".example.com");
+	assert_int_equal(domain_list_add_spec(&l, name, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "63"));
+	/* a rule a caller made by hand: '*' must agree with pattern */
+	{
+		struct domain_rule r = { (char *)"api-*.example.com", DOM_ANY,
+					 false, false, false };
+
+		assert_int_equal(domain_rule_valid(&r), -EINVAL);
+		r.pattern = true;
+		assert_int_equal(domain_rule_valid(&r), 0);
+		assert_string_equal(domain_rule_dns_name(&r), "example.com");
+		r.name = (char *)"*.example.com";	/* the parser's "*." rule */
+		assert_int_equal(domain_rule_valid(&r), -EINVAL);
+		r.wildcard = true;
+		assert_int_equal(domain_rule_valid(&r), 0);
+		r.name = (char *)"*.com";
+		assert_int_equal(domain_rule_valid(&r), -EINVAL);
+		r.name = (char *)"a*.b*.example.co.uk";
+		assert_string_equal(domain_rule_dns_name(&r), "example.co.uk");
+	}
+	assert_int_equal(l.n, 0);
 }
 
 static void test_verdict_str(void **state)
@@ -638,6 +857,9 @@ int main(void)
 		cmocka_unit_test(test_check_empty_lists),
 		cmocka_unit_test(test_rule_match),
 		cmocka_unit_test(test_rule_valid),
+		cmocka_unit_test(test_pattern_regex_agrees),
+		cmocka_unit_test(test_pattern_verdicts),
+		cmocka_unit_test(test_pattern_long_and_edges),
 		cmocka_unit_test(test_verdict_str),
 	};
 

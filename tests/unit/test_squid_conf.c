@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <regex.h>
 
 #include "domains.h"
 #include "squid.h"
@@ -392,16 +393,16 @@ static void test_injection_rules(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		r = (struct domain_rule){ (char *)names[i], DOM_ANY, false,
-					  false };
+					  false, false };
 		base_opts(&o, &l, NULL);
 		expect_refused(&o, "allow rule");
 		base_opts(&o, NULL, &l);
 		expect_refused(&o, "block rule");
 	}
-	r = (struct domain_rule){ NULL, DOM_ANY, false, false };
+	r = (struct domain_rule){ NULL, DOM_ANY, false, false, false };
 	base_opts(&o, &l, NULL);
 	expect_refused(&o, "NULL name");
-	r = (struct domain_rule){ (char *)"a.com", 0, false, false };
+	r = (struct domain_rule){ (char *)"a.com", 0, false, false, false };
 	expect_refused(&o, "no scheme");
 	l = (struct domain_list){ NULL, 1, 0 };
 	expect_refused(&o, "NULL vector");
@@ -641,7 +642,7 @@ static void model_load(struct model *m, const char *conf)
 			}
 			assert_string_equal(a->type, type);
 			while ((tok = strtok_r(NULL, " ", &s2))) {
-				if (!strcmp(tok, "-n"))
+				if (!strcmp(tok, "-n") || !strcmp(tok, "-i"))
 					continue;
 				assert_true(a->n < MAX_ENTRIES);
 				a->entries[a->n++] = tok;
@@ -729,6 +730,22 @@ static bool acl_match(struct model *m, const char *name, const struct req *q)
 				return true;
 		return false;
 	}
+	if (!strcmp(a->type, "dstdom_regex") ||
+	    !strcmp(a->type, "ssl::server_name_regex")) {
+		const char *h = strcmp(a->type, "dstdom_regex") ? q->sni : q->host;
+		bool hit = false;
+
+		for (i = 0; i < a->n && !hit; i++) {
+			regex_t rx;
+
+			/* as Squid is told: -i */
+			assert_int_equal(regcomp(&rx, a->entries[i],
+						 REG_EXTENDED | REG_ICASE | REG_NOSUB), 0);
+			hit = !regexec(&rx, h, 0, NULL, 0);
+			regfree(&rx);
+		}
+		return hit;
+	}
 	fail_msg("ACL type %s not modelled", a->type);
 	return false;
 }
@@ -802,6 +819,13 @@ static void compare(struct model *m, const struct domain_list *allow,
 			DOM_ALLOW;
 	struct req q;
 
+	/*
+	 * A '*' in a host (a pattern's own text) or an empty label is no
+	 * name: Squid (check_hostnames off) need not agree with
+	 * domain_check() there.
+	 */
+	if (domain_check(NULL, NULL, host, DOM_HTTP) == DOM_DENY_INVALID)
+		return;
 	/* intercepted plain HTTP: Host header */
 	q = (struct req){
 		.port = "nf_http", .http_url = true, .host = host, .dport = 80
@@ -881,6 +905,25 @@ static void model_check(const char *allow_spec, const char *block_spec)
 			}
 			snprintf(host, sizeof(host), "x%s", n);
 			compare(&m, &allow, &block, host, allow_spec);
+			/* a pattern: its '*' as a few runs, a dot included */
+			for (p = 0; strchr(n, '*') && p < 5; p++) {
+				static const char *const runs[] = { "", "v1", "a-b",
+								    "x.y", "Q" };
+				size_t o = 0;
+
+				for (const char *c = n; *c && o < sizeof(host) - 8; c++) {
+					if (*c != '*') {
+						host[o++] = *c;
+						continue;
+					}
+					memcpy(host + o, runs[p], strlen(runs[p]));
+					o += strlen(runs[p]);
+				}
+				host[o] = '\0';
+				compare(&m, &allow, &block, host, allow_spec);
+				snprintf(host + o, sizeof(host) - o, ".evil.example");
+				compare(&m, &allow, &block, host, allow_spec);
+			}
 			if (dot)
 				compare(&m, &allow, &block, dot + 1,
 					allow_spec);
@@ -911,6 +954,16 @@ static void test_model_fixed(void **state)
 		    "192.0.2.3");
 	model_check(NULL, "a.com");
 	model_check(NULL, NULL);
+	/* patterns: '*' inside a label */
+	model_check("api-*.example.com", NULL);
+	model_check("https://api-*.example.com,http://*-cdn.example.com", NULL);
+	model_check("example.com,api-*.example.com", "api-t*.example.com");
+	/* a pattern that takes the apex back from "*.example.com" */
+	model_check("*.example.co.uk,exam*le.co.uk", NULL);
+	model_check("*.example.co.uk", "exam*le.co.uk");
+	model_check("*.api-*.example.com,*-cdn.example.com,a*b*c.example.com",
+		    "*.x-cdn.example.com,ab*.example.com");
+	model_check("a.com", "*.b*.a.com");
 }
 
 /* Random rule sets over a small family of related names. */
@@ -919,6 +972,7 @@ static void test_model_random(void **state)
 	static const char *const names[] = {
 		"a.com",     "b.a.com", "c.b.a.com", "x.org",	  "y.x.org",
 		"z.y.x.org", "q.net",	"192.0.2.1", "192.0.2.2",
+		"b*.a.com", "*-y.x.org", "z.*.x.org",
 	};
 	static const char *const schemes[] = { "", "http://", "https://" };
 	unsigned seed = 12345;

@@ -85,6 +85,8 @@ static void test_refused(void **state)
 	refused("https://a.com/x,,https://b.com", "rule 2 is empty");
 	refused("a.com/x", "must start with http:// or https://");
 	refused("ftp://a.com/x", "must start with");
+	refused("https://api-*.example.com/x", "inside a label");
+	refused("https://*.api-*.example.com/", "inside a label");
 	refused("https:///x", "no host");
 	refused("https://a.com?x", "a query needs a path");
 	refused("https://a.com:0/x", "port");
