@@ -55,7 +55,10 @@ const char run_usage[] =
 	"\n"
 	"Run flags:\n"
 	"  --allow-domains LIST     domains Squid lets through (a.com, *.b.org, https://c.net,\n"
-	"                           api-*.d.com: '*' inside a label, never across a dot);\n"
+	"                           api-*.d.com: '*' inside a label, never across a dot;\n"
+	"                           localhost: --enable-host-access on ports 3000,3001,4000,\n"
+	"                           4200,5000,5173,8000,8080,8081,8888,9000,9090 (unless\n"
+	"                           --allow-host-ports is given));\n"
 	"                           also the only names CMD's DNS answers (a local dnsmasq\n"
 	"                           gets all its DNS; other names are REFUSED, never sent on)\n"
 	"  --allow-domains-file F   the same, one per line\n"
@@ -1565,6 +1568,28 @@ static void remove_sum_dir(const char *dir)
 	rmdir(dir);
 }
 
+/*
+ * --allow-domains localhost: one line saying what it enabled, the host's
+ * addresses and the ports that go direct.
+ */
+static void localhost_note(const struct run_ctx *r)
+{
+	char addrs[MAX_GATEWAYS * 20 + 32] = "", a[16];
+	size_t n = 0;
+
+	if (r->pol.pol.loopback == NF_LOOPBACK_HOST)
+		n += (size_t)snprintf(addrs, sizeof(addrs), "127.0.0.1 (loopback)");
+	for (size_t i = 0; i < r->pol.n_gateways && n < sizeof(addrs); i++) {
+		format_ipv4(r->pol.gateways[i], a);
+		n += (size_t)snprintf(addrs + n, sizeof(addrs) - n, "%s%s", n ? ", " : "", a);
+	}
+	pr_warn("netfence: --allow-domains localhost: host access on (--enable-host-access): "
+		"%s directly on ports %s only (%s); dangerous ports never",
+		addrs[0] ? addrs : "the host gateway", r->po.host_ports,
+		strcmp(r->po.host_ports, LOCALHOST_HOST_PORTS) ? "--allow-host-ports" :
+		"the agent firewall's development ports; --allow-host-ports changes them");
+}
+
 int do_run(int argc, char **argv)
 {
 	struct run_ctx r = { .squid = 0, .log_fd = -1 };
@@ -1576,6 +1601,7 @@ int do_run(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &r.t0);
 	policy_opts_init(&r.po);
 	r.po.loopback = -1;
+	r.allow.localhost_keyword = true;
 	ret = parse_args(&r, argc, argv);
 	if (ret) {
 		ret = cli_exit(ret);
@@ -1588,7 +1614,13 @@ int do_run(int argc, char **argv)
 		r.po.log_allowed = true;
 	r.argv_cmd = r.cmd;
 	r.own_proxy = !r.po.proxy.set;
-	r.dns_filter = r.allow.n > 0 && !r.po.dns_proxy.set;
+	r.dns_filter = (r.allow.n > 0 || r.allow.localhost) && !r.po.dns_proxy.set;
+	if (r.allow.localhost) {
+		/* the agent firewall's keyword: host access, its development ports */
+		r.po.host_access = true;
+		if (!r.po.host_ports)
+			r.po.host_ports = LOCALHOST_HOST_PORTS;
+	}
 	if (r.own_proxy)	/* replaced by the embedded Squid's ports */
 		r.po.proxy = (struct endpoint4){ true, htonl(INADDR_LOOPBACK), htons(1) };
 	if (policy_build(&r.po, &r.pol, err, sizeof(err))) {
@@ -1599,6 +1631,8 @@ int do_run(int argc, char **argv)
 	ret = require_root("run");
 	if (ret)
 		goto out_free;
+	if (r.allow.localhost)
+		localhost_note(&r);
 	if (!r.own_proxy && !r.po.proxy_cgroup)
 		pr_warn("netfence: --proxy without --proxy-cgroup: the proxy gets no SO_ORIGINAL_DST answers");
 	/*

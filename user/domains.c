@@ -353,6 +353,7 @@ void domain_list_free(struct domain_list *l)
 	l->v = NULL;
 	l->n = 0;
 	l->cap = 0;
+	l->localhost = false;	/* the keyword setting stays the caller's */
 }
 
 static int list_reserve(struct domain_list *l, size_t extra)
@@ -427,9 +428,25 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
+/* The agent firewall's "localhost" keyword, in the forms it takes. */
+static bool is_localhost_item(const char *s, size_t len)
+{
+	if (len >= 7 && !strncasecmp(s, "http://", 7)) {
+		s += 7;
+		len -= 7;
+	} else if (len >= 8 && !strncasecmp(s, "https://", 8)) {
+		s += 8;
+		len -= 8;
+	}
+	if (len && (s[len - 1] == '/' || s[len - 1] == '.'))
+		len--;
+	return len == 9 && !strncasecmp(s, "localhost", 9);
+}
+
 /*
  * Parses the comma-separated items of s[0..len) into tmp. where is a
- * prefix for reasons ("" or "PATH:LINE: ").
+ * prefix for reasons ("" or "PATH:LINE: "). With tmp->localhost_keyword,
+ * a "localhost" item sets tmp->localhost instead.
  */
 static int add_items(struct domain_list *tmp, const char *s, size_t len,
 		     const char *where, char *err, size_t errlen)
@@ -454,6 +471,10 @@ static int add_items(struct domain_list *tmp, const char *s, size_t len,
 				item);
 			return -EINVAL;
 		}
+		if (tmp->localhost_keyword && is_localhost_item(s + a, b - a)) {
+			tmp->localhost = true;
+			goto next;
+		}
 		e = list_reserve(tmp, 1);
 		if (e) {
 			set_err(err, errlen, "%sout of memory", where);
@@ -466,6 +487,7 @@ static int add_items(struct domain_list *tmp, const char *s, size_t len,
 			return e;
 		}
 		tmp->v[tmp->n++] = r;
+next:
 		if (!comma)
 			return 0;
 		pos = end + 1;
@@ -475,7 +497,7 @@ static int add_items(struct domain_list *tmp, const char *s, size_t len,
 int domain_list_add_spec(struct domain_list *l, const char *spec, char *err,
 			 size_t errlen)
 {
-	struct domain_list tmp = { 0 };
+	struct domain_list tmp = { .localhost_keyword = l->localhost_keyword };
 	int e;
 
 	if (!spec || !*spec) {
@@ -487,6 +509,8 @@ int domain_list_add_spec(struct domain_list *l, const char *spec, char *err,
 		e = list_merge(l, &tmp);
 		if (e)
 			set_err(err, errlen, "out of memory");
+		else
+			l->localhost |= tmp.localhost;
 	}
 	domain_list_free(&tmp);
 	return e;
@@ -495,7 +519,7 @@ int domain_list_add_spec(struct domain_list *l, const char *spec, char *err,
 int domain_list_add_file(struct domain_list *l, const char *path, char *err,
 			 size_t errlen)
 {
-	struct domain_list tmp = { 0 };
+	struct domain_list tmp = { .localhost_keyword = l->localhost_keyword };
 	char sb[SHOW_BUF], where[SHOW_BUF + 32];
 	const char *shown;
 	unsigned long lineno = 0;
@@ -542,6 +566,8 @@ int domain_list_add_file(struct domain_list *l, const char *path, char *err,
 	e = list_merge(l, &tmp);
 	if (e)
 		set_err(err, errlen, "out of memory");
+	else
+		l->localhost |= tmp.localhost;
 out:
 	free(line);
 	fclose(f);

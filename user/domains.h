@@ -56,6 +56,15 @@ struct domain_rule {
 struct domain_list {
 	struct domain_rule *v;
 	size_t n, cap;
+	/*
+	 * Set by the caller before adding (run's --allow-domains): the item
+	 * "localhost" (any case; "http://" or "https://" before it, one
+	 * trailing '.' or '/' after it) is the agent firewall's keyword for
+	 * host access, not a name: it sets localhost and adds no rule.
+	 * Without it "localhost" is refused as a single-label name.
+	 */
+	bool localhost_keyword;
+	bool localhost;
 };
 
 enum domain_verdict {

@@ -18,6 +18,8 @@
 #define DEFAULT_TLS_PORTS	"443"
 #define DEFAULT_HOST_PORTS	"80,443"
 #define DEFAULT_HOST_GATEWAY	"host.docker.internal"
+/* run --allow-domains localhost: the agent firewall's development ports */
+#define LOCALHOST_HOST_PORTS	"3000,3001,4000,4200,5000,5173,8000,8080,8081,8888,9000,9090"
 #define MAX_GATEWAYS		16
 /* the largest --max-connections (more than any proxy's descriptors) */
 #define MAX_CONNS_LIMIT		1048576

@@ -287,6 +287,11 @@ bad "run: block file with a TLD pattern" 2 --block-domains-file "*-*.org" \
 	run "${RUNOK[@]}" --allow-domains a.com --block-domains-file "$TDIR/domains-badpat" -- true
 bad "run: URL rule host with a pattern" 2 --allow-urls "api-*.example.com" \
 	run "${RUNOK[@]}" --allow-urls 'http://api-*.example.com/x' -- true
+# --allow-domains localhost: host access, and still no dangerous port
+bad "run: localhost with a dangerous host port" 2 --allow-host-ports "5432" run "${RUNOK[@]}" \
+	--allow-domains localhost --allow-host-ports 8080,5432 -- true
+bad "run: localhost is no keyword in a block list" 2 --block-domains localhost run "${RUNOK[@]}" \
+	--allow-domains a.com --block-domains localhost -- true
 bad "run: domain file that does not exist" 2 --allow-domains-file /nonexistent/d \
 	run "${RUNOK[@]}" --allow-domains-file /nonexistent/d -- true
 bad "run: domain file with a bad line" 2 --allow-domains-file "exa mple.com" \

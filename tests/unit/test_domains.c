@@ -826,6 +826,58 @@ static void test_pattern_long_and_edges(void **state)
 	assert_int_equal(l.n, 0);
 }
 
+/* run's --allow-domains: "localhost" is the agent firewall's keyword */
+static void test_localhost_keyword(void **state)
+{
+	static const char *const forms[] = { "localhost", "LocalHost", "localhost.",
+					     "http://localhost", "HTTPS://LOCALHOST/" };
+	struct domain_list l = { 0 };
+	char err[ERRLEN], path[] = "/tmp/nft-domains-XXXXXX";
+	FILE *f;
+	int fd;
+
+	(void)state;
+	/* without the keyword: a single-label name, refused */
+	assert_int_equal(domain_list_add_spec(&l, "localhost", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "single-label"));
+	assert_false(l.localhost);
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		l = (struct domain_list){ .localhost_keyword = true };
+		if (domain_list_add_spec(&l, forms[i], err, sizeof(err)))
+			fail_msg("\"%s\" refused: %s", forms[i], err);
+		assert_true(l.localhost);
+		assert_int_equal(l.n, 0);	/* no rule: nothing for Squid */
+		domain_list_free(&l);
+		assert_false(l.localhost);
+		assert_true(l.localhost_keyword);
+	}
+	/* with other items; names that only look like it are names */
+	l = (struct domain_list){ .localhost_keyword = true };
+	assert_int_equal(domain_list_add_spec(&l, "a.com, localhost ,localhost.a.com",
+					      err, sizeof(err)), 0);
+	assert_true(l.localhost);
+	assert_int_equal(l.n, 2);
+	domain_list_free(&l);
+	l = (struct domain_list){ .localhost_keyword = true };
+	assert_int_equal(domain_list_add_spec(&l, "localhostx", err, sizeof(err)), -EINVAL);
+	assert_int_equal(domain_list_add_spec(&l, "*.localhost", err, sizeof(err)), -EINVAL);
+	assert_int_equal(domain_list_add_spec(&l, "ftp://localhost", err, sizeof(err)), -EINVAL);
+	/* all or nothing: a bad item after it leaves the flag unset */
+	assert_int_equal(domain_list_add_spec(&l, "localhost,a..b", err, sizeof(err)), -EINVAL);
+	assert_false(l.localhost);
+	/* in a file too */
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs("# dev\nexample.com\nlocalhost   # the host\n", f);
+	fclose(f);
+	assert_int_equal(domain_list_add_file(&l, path, err, sizeof(err)), 0);
+	assert_true(l.localhost);
+	assert_int_equal(l.n, 1);
+	unlink(path);
+	domain_list_free(&l);
+}
+
 static void test_verdict_str(void **state)
 {
 	(void)state;
@@ -860,6 +912,7 @@ int main(void)
 		cmocka_unit_test(test_pattern_regex_agrees),
 		cmocka_unit_test(test_pattern_verdicts),
 		cmocka_unit_test(test_pattern_long_and_edges),
+		cmocka_unit_test(test_localhost_keyword),
 		cmocka_unit_test(test_verdict_str),
 	};
 

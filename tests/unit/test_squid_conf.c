@@ -386,7 +386,7 @@ static void test_injection_rules(void **state)
 		"",
 	};
 	struct domain_rule r;
-	struct domain_list l = { &r, 1, 1 };
+	struct domain_list l = { .v = &r, .n = 1, .cap = 1 };
 	struct squid_conf_opts o;
 	size_t i;
 
@@ -404,7 +404,7 @@ static void test_injection_rules(void **state)
 	expect_refused(&o, "NULL name");
 	r = (struct domain_rule){ (char *)"a.com", 0, false, false, false };
 	expect_refused(&o, "no scheme");
-	l = (struct domain_list){ NULL, 1, 0 };
+	l = (struct domain_list){ .v = NULL, .n = 1 };
 	expect_refused(&o, "NULL vector");
 }
 
