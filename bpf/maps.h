@@ -57,6 +57,20 @@ struct {
 	__type(value, __u64);
 } conns SEC(".maps");
 
+/* This CPU's egress-drop events in the current window (NF_DROP_EVENTS_PER_SEC). */
+struct nf_rate {
+	__u64 window;	/* bpf_ktime_get_ns() >> 30 */
+	__u32 n;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nf_rate);
+} drop_rate SEC(".maps");
+
 /* Verdict events for `netfence events`. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -73,15 +87,33 @@ struct {
 } meta SEC(".maps");
 
 /*
- * The original destination of a redirected socket, stored at connect() and
- * freed with the socket.
+ * Per-socket records by socket cookie (never reused while the machine runs,
+ * so a record is never read for another socket): the original destination of
+ * a redirected socket, written at connect(), and the mark of an accepted one.
+ * Preallocated: a record costs no allocation, and a full map refuses the
+ * connect (NF_STAT_DENY_NORECORD), never evicts a live socket's record.
+ * sock_release deletes a record with its socket; where sock_release cannot
+ * load, the loader makes this an LRU hash so that records age out.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NF_SK_RECORDS);
+	__type(key, __u64);
 	__type(value, struct nf_orig);
-} orig_sk SEC(".maps");
+} orig_ck SEC(".maps");
+
+/*
+ * SYNs that reached a listener of the agent: the first packet the accepted
+ * socket sends finds its 4-tuple here and marks the socket passive in
+ * orig_ck. Only the kernel's receive path writes it: no socket of the agent
+ * can make an entry for a destination of its choosing.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, NF_PASSIVE_SYN_ENTRIES);
+	__type(key, struct nf_flow);
+	__type(value, __u8);
+} passive_syn SEC(".maps");
 
 /* Refused UDP connects whose refusal waits for the first datagram. */
 struct {

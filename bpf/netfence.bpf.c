@@ -3,12 +3,13 @@
  * netfence: egress policy for a cgroup v2, enforced at the socket layer.
  *
  * Agent cgroup: connect4/connect6 decide every TCP and UDP connect (redirect
- * to the proxy, bypass, or refuse), sendmsg4/sendmsg6 every unconnected UDP
- * send, and sockops moves the original destination of a redirected socket to
- * a key the proxy can see once the local port is known. Defence in depth:
- * sock_create (and, where the BPF LSM is active, socket_create) refuse the
- * socket kinds the policy does not cover, egress drops any packet not on an
- * allowed path, and getpeername4/6 report the original destination.
+ * to the proxy, bypass, or refuse) and record a redirected socket's original
+ * destination by its cookie, sendmsg4/sendmsg6 decide every unconnected UDP
+ * send, and the egress filter copies the record, at the SYN, to the 4-tuple
+ * the proxy will see. Defence in depth: sock_create (and, where the BPF LSM
+ * is active, socket_create) refuse the socket kinds the policy does not
+ * cover, egress drops any packet not on an allowed path, and getpeername4/6
+ * report the original destination.
  *
  * Proxy cgroup: orig_dst answers SO_ORIGINAL_DST from those records.
  */
@@ -54,37 +55,47 @@ const volatile __u32 sockopt_task = 1;
  * cgroup's open redirected connections (released in sock_release). Without a
  * record the proxy could not serve the connection, and over max_conns one
  * agent would starve a proxy others share: both refuse the connect (d is
- * turned into the refusal).
+ * turned into the refusal). One hash update for a new socket, no allocation.
  */
-static __always_inline int record_orig(struct bpf_sock_addr *ctx,
-				       struct decision *d, __be32 addr,
-				       __be16 port)
+static __always_inline void record_orig(void *ctx, struct decision *d,
+					__be32 addr, __be16 port)
 {
-	__u32 zero = 0;
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+	struct nf_orig rec = { .addr = addr, .port = port,
+			       .flags = NF_SK_REDIRECTED };
 	struct nf_orig *o;
-	__u64 *n;
+	__u32 zero = 0;
+	__u64 *n = NULL;
+	long err;
 
-	o = bpf_sk_storage_get(&orig_sk, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	n = bpf_map_lookup_elem(&conns, &zero);
-	if (!o || !n) {
-		deny(d, NF_STAT_DENY_NORECORD);
-		return -1;
+	if (count_conns) {
+		n = bpf_map_lookup_elem(&conns, &zero);
+		if (!n)
+			return deny(d, NF_STAT_DENY_NORECORD);
+		rec.flags |= NF_SK_COUNTED;
 	}
-	/* a socket connected again after a failure is counted once */
-	if (count_conns && !(o->flags & NF_SK_COUNTED)) {
+	err = bpf_map_update_elem(&orig_ck, &cookie, &rec, BPF_NOEXIST);
+	if (err == -EEXIST) {
+		/* connected again after a failure: counted once already */
+		o = bpf_map_lookup_elem(&orig_ck, &cookie);
+		if (!o)
+			return deny(d, NF_STAT_DENY_NORECORD);
+		o->addr = addr;
+		o->port = port;
+		o->flags |= NF_SK_REDIRECTED;
+		return;
+	}
+	if (err)
+		return deny(d, NF_STAT_DENY_NORECORD);
+	if (n) {
 		/* no fetch (BPF ISA v1): a race at the limit refuses both */
 		__sync_fetch_and_add(n, 1);
 		if (d->max_conns && *n > d->max_conns) {
 			__sync_fetch_and_add(n, -1);
+			bpf_map_delete_elem(&orig_ck, &cookie);
 			deny(d, NF_STAT_DENY_CONNLIMIT);
-			return -1;
 		}
-		o->flags |= NF_SK_COUNTED;
 	}
-	o->addr = addr;
-	o->port = port;
-	o->flags |= NF_SK_REDIRECTED;
-	return 0;
 }
 
 /*
@@ -123,18 +134,16 @@ static __always_inline bool defer_udp(struct bpf_sock *sk, __u32 proto,
  * who asked. Without it replies would come from the filter's address, so a
  * failure refuses the connect or send.
  */
-static __always_inline int record_dns(struct bpf_sock_addr *ctx, __u8 family,
-				      const __u32 *addr,
-				      const struct decision *d, __be16 port)
+static __always_inline void record_dns(struct bpf_sock_addr *ctx, __u8 family,
+				       const __u32 *addr, struct decision *d,
+				       __be16 port)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct nf_dns_orig *o;
 
 	o = bpf_sk_storage_get(&dns_sk, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!o) {
-		count(NF_STAT_DENY_NORECORD);
-		return -1;
-	}
+	if (!o)
+		return deny(d, NF_STAT_DENY_NORECORD);
 	o->family = family;
 	o->addr[0] = addr[0];
 	if (family == AF_INET6) {
@@ -148,7 +157,22 @@ static __always_inline int record_dns(struct bpf_sock_addr *ctx, __u8 family,
 	o->tgid = pid_tgid >> 32;
 	o->uid = (__u32)bpf_get_current_uid_gid();
 	bpf_get_current_comm(o->comm, sizeof(o->comm));
-	return 0;
+}
+
+/*
+ * The record a redirect needs, before the verdict is counted and reported:
+ * a redirect that cannot be recorded is one refusal, with its event.
+ */
+static __always_inline void record(struct bpf_sock_addr *ctx,
+				   struct decision *d, __u8 family,
+				   const __u32 *addr, __be32 addr4, __be16 port)
+{
+	if (!d->allow || !d->redirect)
+		return;
+	if (d->dns)
+		record_dns(ctx, family, addr, d, port);
+	else
+		record_orig(ctx, d, addr4, port);
 }
 
 SEC("cgroup/connect4")
@@ -160,8 +184,7 @@ int connect4(struct bpf_sock_addr *ctx)
 	struct decision d = {};
 
 	decide4(&d, ctx->protocol, addr, port);
-	if (d.allow && d.redirect && !d.dns)
-		record_orig(ctx, &d, addr, port);
+	record(ctx, &d, AF_INET, &addr, addr, port);
 	if (defer_udp(ctx->sk, ctx->protocol, ctx->type, &d, AF_INET, &addr,
 		      port))
 		return VERDICT_ALLOW;
@@ -169,8 +192,6 @@ int connect4(struct bpf_sock_addr *ctx)
 	if (!d.allow)
 		return VERDICT_DENY;
 	if (d.redirect) {
-		if (d.dns && record_dns(ctx, AF_INET, &addr, &d, port))
-			return VERDICT_DENY;
 		ctx->user_ip4 = d.addr;
 		ctx->user_port = d.port;
 	}
@@ -185,7 +206,7 @@ int connect4(struct bpf_sock_addr *ctx)
  */
 static __always_inline int decide6(struct bpf_sock_addr *ctx, __u8 hook)
 {
-	bool record = hook == NF_HOOK_CONNECT;
+	bool connecting = hook == NF_HOOK_CONNECT;
 	__u32 a[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2],
 		       ctx->user_ip6[3] };
 	__be16 port = (__be16)ctx->user_port;
@@ -197,8 +218,9 @@ static __always_inline int decide6(struct bpf_sock_addr *ctx, __u8 hook)
 
 	if (is_v4mapped(a)) {
 		decide4(&d, proto, a[3], port);
-		if (d.allow && d.redirect && !d.dns && record)
-			record_orig(ctx, &d, a[3], port);
+		/* a send is redirected to the DNS filter only */
+		if (!connecting && d.redirect && !d.dns)
+			deny(&d, NF_STAT_DENY_UDP);
 	} else if (is_loopback6(a)) {
 		/* ::1 is 127.0.0.1 for the policy, never redirected but to DNS */
 		decide4(&d, proto, bpf_htonl(IP4(127, 0, 0, 1)), port);
@@ -216,7 +238,8 @@ static __always_inline int decide6(struct bpf_sock_addr *ctx, __u8 hook)
 		    !dns_filter(&d, p, port))
 			deny(&d, NF_STAT_DENY_IPV6);
 	}
-	if (record && defer_udp(sk, proto, type, &d,
+	record(ctx, &d, AF_INET6, a, a[3], port);
+	if (connecting && defer_udp(sk, proto, type, &d,
 				is_v4mapped(a) ? AF_INET : AF_INET6,
 				is_v4mapped(a) ? &a[3] : a, port))
 		return VERDICT_ALLOW;
@@ -228,16 +251,12 @@ static __always_inline int decide6(struct bpf_sock_addr *ctx, __u8 hook)
 		return VERDICT_DENY;
 	if (d.redirect && d.dns) {
 		/* to ::ffff:filter, whatever the address asked */
-		if (record_dns(ctx, AF_INET6, a, &d, port))
-			return VERDICT_DENY;
 		ctx->user_ip6[0] = 0;
 		ctx->user_ip6[1] = 0;
 		ctx->user_ip6[2] = bpf_htonl(0xffff);
 		ctx->user_ip6[3] = d.addr;
 		ctx->user_port = d.port;
 	} else if (d.redirect) {
-		if (!record)
-			return VERDICT_DENY;
 		ctx->user_ip6[3] = d.addr;
 		ctx->user_port = d.port;
 	}
@@ -260,13 +279,14 @@ int sendmsg4(struct bpf_sock_addr *ctx)
 	struct decision d = {};
 
 	decide4(&d, ctx->protocol, addr, port);
+	/* a send is redirected to the DNS filter only */
+	if (d.redirect && !d.dns)
+		deny(&d, NF_STAT_DENY_UDP);
+	record(ctx, &d, AF_INET, &addr, addr, port);
 	report(&d, NF_HOOK_SENDMSG, AF_INET, ctx->protocol, ctx->type, &addr, port);
 	if (!d.allow)
 		return VERDICT_DENY;
-	/* UDP is redirected to the DNS filter only */
 	if (d.redirect) {
-		if (!d.dns || record_dns(ctx, AF_INET, &addr, &d, port))
-			return VERDICT_DENY;
 		ctx->user_ip4 = d.addr;
 		ctx->user_port = d.port;
 	}
@@ -277,52 +297,6 @@ SEC("cgroup/sendmsg6")
 int sendmsg6(struct bpf_sock_addr *ctx)
 {
 	return decide6(ctx, NF_HOOK_SENDMSG);
-}
-
-/*
- * Once the local port is bound (TCP_CONNECT_CB comes before the SYN is sent),
- * copy a redirected socket's record to the 4-tuple the proxy will see; mark
- * accepted connections for the egress filter. Every other callback leaves at
- * the first tests, every socket without a record at the storage lookup.
- */
-SEC("sockops")
-int sockops_orig(struct bpf_sock_ops *ctx)
-{
-	struct nf_orig ans, *o;
-	struct bpf_sock *sk;
-	struct nf_tuple t;
-
-	if (ctx->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB) {
-		/* an accepted connection: the egress filter lets replies out */
-		sk = ctx->sk;
-		if (sk) {
-			o = bpf_sk_storage_get(&orig_sk, sk, 0,
-					       BPF_SK_STORAGE_GET_F_CREATE);
-			if (o)
-				o->flags |= NF_SK_PASSIVE;
-		}
-		return 1;
-	}
-	if (ctx->op != BPF_SOCK_OPS_TCP_CONNECT_CB)
-		return 1;
-	sk = ctx->sk;
-	if (!sk)
-		return 1;
-	o = bpf_sk_storage_get(&orig_sk, sk, 0, 0);
-	if (!o || !(o->flags & NF_SK_REDIRECTED))
-		return 1;
-
-	t.client_addr = sk->src_ip4;			/* net */
-	t.client_port = bpf_htons(sk->src_port);	/* src_port is host order */
-	t.proxy_addr = sk->dst_ip4;			/* net */
-	t.proxy_port = sk->dst_port;			/* net */
-	ans = *o;
-	ans.flags = 0;
-	if (bpf_map_update_elem(&orig4, &t, &ans, BPF_ANY))
-		count(NF_STAT_ORIG_STORE_FAIL);
-	else
-		count(NF_STAT_ORIG_STORED);
-	return 1;
 }
 
 /*
@@ -400,6 +374,13 @@ int orig_dst(struct bpf_sockopt *ctx)
  * (addr: the address the kernel reports, net order). getpeername on a
  * connected socket, and the source of every reply (recvmsg).
  */
+static __always_inline struct nf_orig *orig_of(void *ctx)
+{
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+
+	return bpf_map_lookup_elem(&orig_ck, &cookie);
+}
+
 static __always_inline void dns_source4(struct bpf_sock_addr *ctx)
 {
 	struct nf_dns_orig *o = bpf_sk_storage_get(&dns_sk, ctx->sk, 0, 0);
@@ -435,7 +416,7 @@ static __always_inline void dns_source6(struct bpf_sock_addr *ctx)
 SEC("cgroup/getpeername4")
 int getpeername4(struct bpf_sock_addr *ctx)
 {
-	struct nf_orig *o = bpf_sk_storage_get(&orig_sk, ctx->sk, 0, 0);
+	struct nf_orig *o = orig_of(ctx);
 
 	if (o && (o->flags & NF_SK_REDIRECTED)) {
 		ctx->user_ip4 = o->addr;
@@ -449,7 +430,7 @@ int getpeername4(struct bpf_sock_addr *ctx)
 SEC("cgroup/getpeername6")
 int getpeername6(struct bpf_sock_addr *ctx)
 {
-	struct nf_orig *o = bpf_sk_storage_get(&orig_sk, ctx->sk, 0, 0);
+	struct nf_orig *o = orig_of(ctx);
 
 	/* a redirected IPv6 socket went to a v4-mapped address: keep ::ffff: */
 	if (o && (o->flags & NF_SK_REDIRECTED)) {
@@ -503,24 +484,27 @@ int sock_create(struct bpf_sock *sk)
 }
 
 /*
- * A counted redirected socket is released (closed by its last holder, the
- * process killed, whatever became of the connection): it no longer counts
- * against max_conns.
+ * A socket with a record is released (closed by its last holder, the
+ * process killed, whatever became of the connection): the record goes, and a
+ * counted one no longer counts against max_conns.
  */
 SEC("cgroup/sock_release")
 int sock_release(struct bpf_sock *sk)
 {
-	__u32 zero = 0;
+	__u64 cookie = bpf_get_socket_cookie(sk);
 	struct nf_orig *o;
+	__u32 zero = 0;
 	__u64 *n;
 
-	o = bpf_sk_storage_get(&orig_sk, sk, 0, 0);
-	if (!o || !(o->flags & NF_SK_COUNTED))
+	o = bpf_map_lookup_elem(&orig_ck, &cookie);
+	if (!o)
 		return 1;
-	o->flags &= ~NF_SK_COUNTED;
-	n = bpf_map_lookup_elem(&conns, &zero);
-	if (n)
-		__sync_fetch_and_add(n, -1);
+	if (o->flags & NF_SK_COUNTED) {
+		n = bpf_map_lookup_elem(&conns, &zero);
+		if (n)
+			__sync_fetch_and_add(n, -1);
+	}
+	bpf_map_delete_elem(&orig_ck, &cookie);
 	return 1;
 }
 
@@ -633,11 +617,67 @@ static __always_inline bool path_allowed(const struct nf_policy *p, __u32 slot,
 			 dport);
 }
 
-/* Replies of accepted TCP connections (and SYN-ACKs of listeners) leave. */
-static __always_inline bool passive_reply(struct __sk_buff *skb)
+#define TCP_FLAG_SYN	0x02
+#define TCP_FLAG_ACK	0x10
+
+/* The first 14 bytes of a TCP header: ports, sequence numbers, flags. */
+struct tcp_head {
+	__be16 source;
+	__be16 dest;
+	__be32 seq;
+	__be32 ack_seq;
+	__u8 doff_res;
+	__u8 flags;
+};
+
+static __always_inline bool is_syn(const struct tcp_head *th)
+{
+	return (th->flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
+}
+
+/* The packet's socket, when it is a TCP listener. */
+static __always_inline bool from_listener(struct __sk_buff *skb)
 {
 	struct bpf_sock *sk = skb->sk;
+
+	if (sk)
+		sk = bpf_sk_fullsock(sk);
+	return sk && sk->protocol == IPPROTO_TCP && sk->state == TCP_LISTEN;
+}
+
+static __always_inline void flow_key(struct nf_flow *k, __u32 family,
+				     const __u32 *local, const __u32 *remote,
+				     __be16 lport, __be16 rport)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->family = family;
+	k->local[0] = local[0];
+	k->remote[0] = remote[0];
+	if (family == AF_INET6) {
+		for (int i = 1; i < 4; i++) {
+			k->local[i] = local[i];
+			k->remote[i] = remote[i];
+		}
+	}
+	k->local_port = lport;
+	k->remote_port = rport;
+}
+
+/*
+ * Replies of accepted TCP connections (and SYN-ACKs of listeners) leave. An
+ * accepted socket is one whose 4-tuple a SYN to a listener of the agent had
+ * (ingress recorded it): its first packet moves that mark to its own record.
+ */
+static __always_inline bool passive_reply(struct __sk_buff *skb, __u32 family,
+					  const __u32 *saddr,
+					  const __u32 *daddr, __be16 sport,
+					  __be16 dport)
+{
+	struct nf_orig mark = { .flags = NF_SK_PASSIVE };
+	struct bpf_sock *sk = skb->sk;
+	struct nf_flow k;
 	struct nf_orig *o;
+	__u64 cookie;
 
 	if (!sk)
 		return false;
@@ -646,8 +686,51 @@ static __always_inline bool passive_reply(struct __sk_buff *skb)
 		return false;
 	if (sk->state == TCP_LISTEN)
 		return true;
-	o = bpf_sk_storage_get(&orig_sk, sk, 0, 0);
-	return o && (o->flags & NF_SK_PASSIVE);
+	cookie = bpf_get_socket_cookie(skb);
+	o = bpf_map_lookup_elem(&orig_ck, &cookie);
+	if (o)
+		return o->flags & NF_SK_PASSIVE;
+	flow_key(&k, family, saddr, daddr, sport, dport);
+	if (!bpf_map_lookup_elem(&passive_syn, &k))
+		return false;
+	if (!bpf_map_update_elem(&orig_ck, &cookie, &mark, BPF_NOEXIST))
+		bpf_map_delete_elem(&passive_syn, &k);
+	return true;
+}
+
+/*
+ * The SYN of a redirected connection: copy its record to the 4-tuple the
+ * proxy will see, before the proxy can accept it.
+ */
+static __always_inline void store_orig(struct __sk_buff *skb,
+				       const struct iphdr *iph,
+				       const struct tcp_head *th)
+{
+	__u64 cookie = bpf_get_socket_cookie(skb);
+	struct nf_orig ans, *o;
+	struct nf_tuple t;
+
+	o = bpf_map_lookup_elem(&orig_ck, &cookie);
+	if (!o || !(o->flags & NF_SK_REDIRECTED))
+		return;
+	t.client_addr = iph->saddr;
+	t.client_port = th->source;
+	t.proxy_addr = iph->daddr;
+	t.proxy_port = th->dest;
+	ans = *o;
+	ans.flags = 0;
+	if (bpf_map_update_elem(&orig4, &t, &ans, BPF_ANY))
+		count(NF_STAT_ORIG_STORE_FAIL);
+	else
+		count(NF_STAT_ORIG_STORED);
+}
+
+static __always_inline bool is_intercept(const struct nf_policy *p,
+					 __be32 daddr, __be16 dport)
+{
+	return (daddr == p->proxy_addr && dport == p->proxy_port) ||
+	       ((p->flags & NF_F_TLS_PROXY) && daddr == p->tls_proxy_addr &&
+		dport == p->tls_proxy_port);
 }
 
 static __always_inline int drop(struct __sk_buff *skb)
@@ -656,8 +739,61 @@ static __always_inline int drop(struct __sk_buff *skb)
 	return 0;
 }
 
-/* A dropped UDP datagram: send the deferred refusal of its socket, once. */
-static __always_inline int drop_udp(struct __sk_buff *skb)
+/*
+ * A dropped packet whose destination is known: counted, and an event, at
+ * most NF_DROP_EVENTS_PER_SEC per CPU and window. addr: 4 bytes (AF_INET) or
+ * 16 (AF_INET6). The cgroup and uid are the socket's; pid and comm stay
+ * empty (a retransmission leaves from a timer, in no sender's context).
+ */
+static __always_inline int drop_event(struct __sk_buff *skb, __u8 family,
+				      __u16 proto, const __u32 *addr,
+				      __be16 port)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct nf_event *e;
+	struct nf_rate *r;
+	__u32 zero = 0;
+
+	count(NF_STAT_SKB_DROP);
+	r = bpf_map_lookup_elem(&drop_rate, &zero);
+	if (!r)
+		return 0;
+	if (r->window != now >> 30) {
+		r->window = now >> 30;
+		r->n = 0;
+	}
+	if (r->n >= NF_DROP_EVENTS_PER_SEC) {
+		count(NF_STAT_EVENT_SUPPRESSED);
+		return 0;
+	}
+	r->n++;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(NF_STAT_EVENT_LOST);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = now;
+	e->cgroup_id = bpf_skb_cgroup_id(skb);
+	e->uid = bpf_get_socket_uid(skb);
+	e->stat = NF_STAT_SKB_DROP;
+	e->hook = NF_HOOK_PACKET;
+	e->family = family;
+	e->proto = proto;
+	e->port = port;
+	__builtin_memcpy(e->addr, addr, 4);
+	if (family == AF_INET6)
+		__builtin_memcpy(e->addr + 4, addr + 1, 12);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/*
+ * A dropped UDP datagram: send the deferred refusal of its socket, once;
+ * without one, the drop's own event.
+ */
+static __always_inline int drop_udp(struct __sk_buff *skb, __u8 family,
+				    const __u32 *addr, __be16 port)
 {
 	struct bpf_sock *sk = skb->sk;
 	struct nf_udp_refusal *r;
@@ -665,11 +801,10 @@ static __always_inline int drop_udp(struct __sk_buff *skb)
 
 	if (sk)
 		sk = bpf_sk_fullsock(sk);
-	if (!sk || sk->protocol != IPPROTO_UDP)
-		return drop(skb);
-	r = bpf_sk_storage_get(&udp_refused, sk, 0, 0);
+	r = sk && sk->protocol == IPPROTO_UDP ?
+		    bpf_sk_storage_get(&udp_refused, sk, 0, 0) : NULL;
 	if (!r || !r->pending)
-		return drop(skb);
+		return drop_event(skb, family, IPPROTO_UDP, addr, port);
 	/* two CPUs sending at once may both get here: at worst two events */
 	r->pending = 0;
 	count(r->ev.stat);
@@ -700,8 +835,8 @@ int egress(struct __sk_buff *skb)
 		return drop(skb);
 
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct tcp_head th;	/* UDP: the ports only */
 		struct iphdr iph;
-		__be16 ports[2];
 
 		if (bpf_skb_load_bytes(skb, 0, &iph, sizeof(iph)))
 			return drop(skb);
@@ -711,7 +846,8 @@ int egress(struct __sk_buff *skb)
 		 */
 		if (is_loopback4(bpf_ntohl(iph.daddr)) &&
 		    skb->ifindex != LOOPBACK_IFINDEX)
-			return drop(skb);
+			return drop_event(skb, AF_INET, iph.protocol,
+					  &iph.daddr, 0);
 		if (iph.frag_off & bpf_htons(IP_OFFSET)) {
 			/* no ports in later fragments: the address decides */
 			if (path_allowed(p, slot, IPPROTO_UDP, iph.daddr,
@@ -720,23 +856,35 @@ int egress(struct __sk_buff *skb)
 			    ((p->flags & NF_F_DNS_PROXY) &&
 			     iph.daddr == p->dns_proxy_addr))
 				return 1;
-			return drop(skb);
+			return drop_event(skb, AF_INET, iph.protocol,
+					  &iph.daddr, 0);
 		}
-		if (iph.protocol != IPPROTO_TCP && iph.protocol != IPPROTO_UDP) {
+		if (iph.protocol == IPPROTO_UDP) {
+			if (bpf_skb_load_bytes(skb, iph.ihl * 4, &th, 4))
+				return drop(skb);
+			if (path_allowed(p, slot, IPPROTO_UDP, iph.daddr, th.dest))
+				return 1;
+			return drop_udp(skb, AF_INET, &iph.daddr, th.dest);
+		}
+		if (iph.protocol != IPPROTO_TCP) {
 			if (is_loopback4(bpf_ntohl(iph.daddr)) &&
 			    p->loopback == NF_LOOPBACK_ALLOW)
 				return 1;
-			return drop(skb);
+			return drop_event(skb, AF_INET, iph.protocol,
+					  &iph.daddr, 0);
 		}
-		if (bpf_skb_load_bytes(skb, iph.ihl * 4, ports, sizeof(ports)))
+		if (bpf_skb_load_bytes(skb, iph.ihl * 4, &th, sizeof(th)))
 			return drop(skb);
-		if (path_allowed(p, slot, iph.protocol, iph.daddr, ports[1]))
+		if (path_allowed(p, slot, IPPROTO_TCP, iph.daddr, th.dest)) {
+			if (is_syn(&th) && is_intercept(p, iph.daddr, th.dest))
+				store_orig(skb, &iph, &th);
 			return 1;
-		if (iph.protocol == IPPROTO_TCP && passive_reply(skb))
+		}
+		if (passive_reply(skb, AF_INET, &iph.saddr, &iph.daddr,
+				  th.source, th.dest))
 			return 1;
-		if (iph.protocol == IPPROTO_UDP)
-			return drop_udp(skb);
-		return drop(skb);
+		return drop_event(skb, AF_INET, IPPROTO_TCP, &iph.daddr,
+				  th.dest);
 	}
 	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr ip6h;
@@ -748,11 +896,20 @@ int egress(struct __sk_buff *skb)
 		if (is_loopback6(d) && p->loopback == NF_LOOPBACK_ALLOW &&
 		    skb->ifindex == LOOPBACK_IFINDEX)
 			return 1;
-		if (ip6h.nexthdr == IPPROTO_TCP && passive_reply(skb))
-			return 1;
-		if (ip6h.nexthdr == IPPROTO_UDP)
-			return drop_udp(skb);
-		return drop(skb);
+		if (ip6h.nexthdr == IPPROTO_TCP || ip6h.nexthdr == IPPROTO_UDP) {
+			__be16 ports[2];
+
+			if (bpf_skb_load_bytes(skb, sizeof(ip6h), ports,
+					       sizeof(ports)))
+				return drop(skb);
+			if (ip6h.nexthdr == IPPROTO_UDP)
+				return drop_udp(skb, AF_INET6, d, ports[1]);
+			if (passive_reply(skb, AF_INET6, ip6h.saddr.in6_u.u6_addr32,
+					  d, ports[0], ports[1]))
+				return 1;
+			return drop_event(skb, AF_INET6, IPPROTO_TCP, d, ports[1]);
+		}
+		return drop_event(skb, AF_INET6, ip6h.nexthdr, d, 0);
 	}
 	return 1;
 }
@@ -766,34 +923,27 @@ int egress(struct __sk_buff *skb)
  * UDP and TCP replies the agent receives from the DNS filter: a REFUSED one
  * is a verdict event with the question it echoes (as on the wire: user space
  * decodes it), and the sender recorded on the socket (the reply arrives
- * outside the sender's context). Never drops.
+ * outside the sender's context). off: where the IP payload starts.
  */
-SEC("cgroup_skb/ingress")
-int dns_reply(struct __sk_buff *skb)
+static __always_inline void dns_refused(struct __sk_buff *skb,
+					const struct iphdr *iph, __u32 off)
 {
 	const struct nf_policy *p;
 	struct nf_dns_event *e;
 	struct nf_dns_orig *o;
 	struct bpf_sock *sk;
-	struct iphdr iph;
 	struct tcphdr th;
 	__be16 hdr[4 + DNS_HDR_LEN / 2];	/* UDP, then DNS header */
 	__be16 thdr[1 + DNS_HDR_LEN / 2];	/* TCP: length, then DNS header */
-	__u32 slot, off, len, n;
+	__u32 slot, len, n;
 	__u16 flags;
 
-	if (skb->protocol != bpf_htons(ETH_P_IP))
-		return 1;
 	p = policy_in_force(&slot);
-	if (!p || !(p->flags & NF_F_DNS_PROXY))
-		return 1;
-	if (bpf_skb_load_bytes(skb, 0, &iph, sizeof(iph)) ||
-	    (iph.protocol != IPPROTO_UDP && iph.protocol != IPPROTO_TCP) ||
-	    iph.saddr != p->dns_proxy_addr ||
-	    (iph.frag_off & bpf_htons(IP_OFFSET | IP_MF)))
-		return 1;
-	off = iph.ihl * 4;
-	if (iph.protocol == IPPROTO_TCP) {
+	if (!p || !(p->flags & NF_F_DNS_PROXY) ||
+	    iph->saddr != p->dns_proxy_addr ||
+	    (iph->frag_off & bpf_htons(IP_OFFSET | IP_MF)))
+		return;
+	if (iph->protocol == IPPROTO_TCP) {
 		/*
 		 * The first message of a segment that starts with one (the
 		 * filter's replies are small: one segment each); a segment
@@ -802,28 +952,27 @@ int dns_reply(struct __sk_buff *skb)
 		 */
 		if (bpf_skb_load_bytes(skb, off, &th, sizeof(th)) ||
 		    th.source != p->dns_proxy_port)
-			return 1;
+			return;
 		off += th.doff * 4;
 		if (bpf_skb_load_bytes(skb, off, thdr, sizeof(thdr)) ||
 		    bpf_ntohs(thdr[0]) < DNS_HDR_LEN || bpf_ntohs(thdr[3]) != 1)
-			return 1;
+			return;
 		flags = bpf_ntohs(thdr[2]);
 		off += sizeof(thdr);
 	} else {
 		if (bpf_skb_load_bytes(skb, off, hdr, sizeof(hdr)) ||
 		    hdr[0] != p->dns_proxy_port)
-			return 1;
+			return;
 		flags = bpf_ntohs(hdr[5]);	/* after the UDP header, the id */
 		off += sizeof(hdr);
 	}
 	if (!(flags & DNS_QR) || (flags & DNS_RCODE) != DNS_REFUSED)
-		return 1;
+		return;
 	count(NF_STAT_DNS_REFUSED);
-
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(NF_STAT_EVENT_LOST);
-		return 1;
+		return;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
 	len = skb->len > off ? skb->len - off : 0;
@@ -852,7 +1001,7 @@ int dns_reply(struct __sk_buff *skb)
 	e->ev.cgroup_id = bpf_skb_cgroup_id(skb);
 	e->ev.stat = NF_STAT_DNS_REFUSED;
 	e->ev.hook = NF_HOOK_DNS;
-	e->ev.proto = iph.protocol;
+	e->ev.proto = iph->protocol;
 	e->ev.family = AF_INET;
 	e->ev.port = bpf_htons(NF_DNS_PORT);
 	sk = skb->sk;
@@ -869,6 +1018,55 @@ int dns_reply(struct __sk_buff *skb)
 		__builtin_memcpy(e->ev.comm, o->comm, sizeof(e->ev.comm));
 	}
 	bpf_ringbuf_submit(e, 0);
+}
+
+/* A SYN to a listener of the agent: its accepted socket may answer. */
+static __always_inline void mark_syn(struct __sk_buff *skb, __u32 family,
+				     const __u32 *saddr, const __u32 *daddr,
+				     const struct tcp_head *th)
+{
+	struct nf_flow k;
+	__u8 one = 1;
+
+	if (!is_syn(th) || !from_listener(skb))
+		return;
+	/* as the accepted socket will send: from daddr to saddr */
+	flow_key(&k, family, daddr, saddr, th->dest, th->source);
+	bpf_map_update_elem(&passive_syn, &k, &one, BPF_ANY);
+}
+
+/*
+ * Every packet the agent's sockets receive: SYNs to its listeners (whose
+ * replies the egress filter then lets out) and the DNS filter's refusals.
+ * Never drops.
+ */
+SEC("cgroup_skb/ingress")
+int ingress(struct __sk_buff *skb)
+{
+	struct tcp_head th;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct iphdr iph;
+		__u32 off;
+
+		if (bpf_skb_load_bytes(skb, 0, &iph, sizeof(iph)))
+			return 1;
+		off = iph.ihl * 4;
+		if (iph.protocol == IPPROTO_TCP &&
+		    !(iph.frag_off & bpf_htons(IP_OFFSET)) &&
+		    !bpf_skb_load_bytes(skb, off, &th, sizeof(th)))
+			mark_syn(skb, AF_INET, &iph.saddr, &iph.daddr, &th);
+		if (iph.protocol == IPPROTO_TCP || iph.protocol == IPPROTO_UDP)
+			dns_refused(skb, &iph, off);
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6h;
+
+		if (!bpf_skb_load_bytes(skb, 0, &ip6h, sizeof(ip6h)) &&
+		    ip6h.nexthdr == IPPROTO_TCP &&
+		    !bpf_skb_load_bytes(skb, sizeof(ip6h), &th, sizeof(th)))
+			mark_syn(skb, AF_INET6, ip6h.saddr.in6_u.u6_addr32,
+				 ip6h.daddr.in6_u.u6_addr32, &th);
+	}
 	return 1;
 }
 

@@ -10,6 +10,8 @@
 #define VERDICT_DENY	0	/* connect()/sendmsg() fails with EPERM */
 #define VERDICT_ALLOW	1
 
+#define EEXIST		17	/* a map update with BPF_NOEXIST found the key */
+
 #define AF_INET		2
 #define AF_INET6	10
 #define SOCK_STREAM	1

@@ -20,6 +20,7 @@
 #define NF_MAX_AGENT_ADDRS	8	/* agent addresses the veth filter knows */
 #define NF_PORT_BITMAP_BYTES	8192	/* one bit per TCP/UDP port */
 #define NF_ORIG_MAX_ENTRIES	65536	/* records awaiting the proxy, all policies */
+#define NF_SK_RECORDS		16384	/* open redirected/accepted sockets, per policy */
 #define NF_BYPASS_MIN_ENTRIES	16	/* smallest bypass map the loader creates */
 #define NF_DNS_PORT		53
 
@@ -88,8 +89,9 @@ struct nf_bypass_key {
 };
 
 /*
- * Per-socket record (socket storage "orig_sk"): the original destination of
- * a redirected connection, or the mark of a passively opened one.
+ * Per-socket record ("orig_ck", keyed by socket cookie): the original
+ * destination of a redirected connection, or the mark of a passively opened
+ * one.
  */
 #define NF_SK_REDIRECTED	(1u << 0)	/* addr/port hold the original */
 #define NF_SK_PASSIVE		(1u << 1)	/* accepted: replies may leave */
@@ -119,6 +121,21 @@ struct nf_dns_orig {
 	__u32 uid;
 	char comm[16];
 };
+
+/*
+ * Key of "passive_syn": a TCP SYN that reached a listener of the agent, as
+ * the accepted socket will send (local: the agent's side). IPv4 addresses in
+ * [0], the rest zero.
+ */
+struct nf_flow {
+	__u32 local[4];		/* net */
+	__u32 remote[4];	/* net */
+	__be16 local_port;	/* net */
+	__be16 remote_port;	/* net */
+	__u32 family;		/* AF_INET or AF_INET6 */
+};
+
+#define NF_PASSIVE_SYN_ENTRIES	4096	/* SYNs to listeners not yet answered, per policy */
 
 /*
  * Key of the global "orig4" map, where the proxy's getsockopt responder finds
@@ -160,11 +177,12 @@ enum nf_stat {
 	NF_STAT_DNS_REFUSED,	/* the filter refused a query (seen in its reply) */
 	NF_STAT_VETH_DROP,	/* frame dropped on the host side of the veth */
 	/* proxy side and record keeping */
-	NF_STAT_ORIG_STORED,	/* record moved to orig4 by sockops */
+	NF_STAT_ORIG_STORED,	/* record copied to orig4 at the SYN */
 	NF_STAT_ORIG_STORE_FAIL,
 	NF_STAT_ORIG_HIT,	/* SO_ORIGINAL_DST answered from a record */
 	NF_STAT_ORIG_MISS,	/* no record: answered NF_MISS_ADDR:NF_MISS_PORT */
 	NF_STAT_EVENT_LOST,	/* verdict events lost to a full ring buffer */
+	NF_STAT_EVENT_SUPPRESSED,	/* egress-drop events over the rate limit */
 	NF_STAT_MAX,
 };
 
@@ -179,12 +197,21 @@ enum nf_hook {
 };
 
 #define NF_EVENTS_BYTES		(256 * 1024)	/* ring buffer per policy */
+/*
+ * Events for packets the egress filter drops, per CPU and per 2^30 ns (about
+ * a second): a socket retransmitting into the filter, or a flood of sends
+ * from a socket made before the policy, must not fill the ring buffer that
+ * every other refusal shares. The rest are counted (NF_STAT_EVENT_SUPPRESSED).
+ */
+#define NF_DROP_EVENTS_PER_SEC	16
 
 /*
  * A verdict event (ring buffer "events", one per policy): refusals at connect,
  * sendmsg and socket creation (and a refused UDP socket's first dropped
- * datagram), and allowed connects too when NF_F_EVENTS_ALLOWED is set.
- * Other egress drops and NF_STAT_DENY_NORECORD are counted only.
+ * datagram), packets the egress filter drops (rate-limited: see
+ * NF_DROP_EVENTS_PER_SEC; such events have no pid, tgid or comm: a packet may
+ * leave outside its sender's context), and allowed connects too when
+ * NF_F_EVENTS_ALLOWED is set.
  */
 struct nf_event {
 	__u64 ts_ns;		/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */

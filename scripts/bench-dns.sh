@@ -31,8 +31,12 @@ export NETFENCE_PIN_ROOT=/sys/fs/bpf/nfbenchdns-$$
 W=$(mktemp -d /tmp/nfbenchdns-$$.XXXXXX)
 UPPID=
 
+# (wait reports the upstream's SIGTERM as 143: under set -e that would end
+# the trap, and the script with it, before the removal)
 cleanup() {
-	[[ -n $UPPID ]] && kill "$UPPID" 2>/dev/null && wait "$UPPID" 2>/dev/null
+	if [[ -n $UPPID ]] && kill "$UPPID" 2>/dev/null; then
+		wait "$UPPID" 2>/dev/null || true
+	fi
 	rm -rf "$W" "$NETFENCE_PIN_ROOT"
 }
 trap cleanup EXIT

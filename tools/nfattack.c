@@ -480,12 +480,13 @@ struct opts {
 	const char *netns;	/* tun: the namespace we must be in */
 	int proto;		/* socket protocol, 0: default */
 	int fd;			/* an inherited socket instead of socket() */
+	unsigned long repeat;	/* hold: send the second line this many times */
 };
 
 enum {
 	OPT_TIMEOUT = 0x100, OPT_V6, OPT_TCP, OPT_UDP, OPT_ASYNC, OPT_USOCK, OPT_BCAST,
 	OPT_MARK, OPT_DEV, OPT_BIND, OPT_SEND, OPT_VIA, OPT_CFIRST, OPT_MIX, OPT_GO, OPT_READY,
-	OPT_JOIN, OPT_PROTO, OPT_FD, OPT_NETNS,
+	OPT_JOIN, OPT_PROTO, OPT_FD, OPT_NETNS, OPT_REPEAT,
 };
 
 static const struct option common_opts[] = {
@@ -509,6 +510,7 @@ static const struct option common_opts[] = {
 	{ "proto", required_argument, NULL, OPT_PROTO },
 	{ "fd", required_argument, NULL, OPT_FD },
 	{ "netns", required_argument, NULL, OPT_NETNS },
+	{ "repeat", required_argument, NULL, OPT_REPEAT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -543,6 +545,7 @@ static int parse_opts(struct opts *o, int argc, char **argv, int npos,
 	memset(o, 0, sizeof(*o));
 	o->timeout = DEF_TIMEOUT;
 	o->fd = -1;
+	o->repeat = 1;
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":", common_opts, NULL)) != -1) {
@@ -597,6 +600,11 @@ static int parse_opts(struct opts *o, int argc, char **argv, int npos,
 			break;
 		case OPT_GO:
 			o->go = optarg;
+			break;
+		case OPT_REPEAT:
+			if (!parse_num(optarg, 0, 1, 100000, &o->repeat))
+				usage_error("%s: bad --repeat '%s'", case_name,
+					    optarg);
 			break;
 		case OPT_READY:
 			o->ready = optarg;
@@ -1758,7 +1766,7 @@ static int case_bpf_tamper(int argc, char **argv)
 					    "link_connect4", "link_egress" };
 	static const char *const links[] = {
 		"link_connect4", "link_connect6", "link_sendmsg4",
-		"link_sendmsg6", "link_sockops_orig", "link_sock_create",
+		"link_sendmsg6", "link_ingress", "link_sock_create",
 		"link_getpeername4", "link_getpeername6", "link_egress",
 		"link_socket_create",
 	};
@@ -1934,6 +1942,9 @@ static int case_hold(int argc, char **argv)
 		goto out;
 	}
 	deadline = now_ms() + (int64_t)o.timeout;
+	/* --repeat N: N - 1 sends whatever becomes of them, then the last */
+	for (unsigned long r = 1; r < o.repeat; r++)
+		(void)!send(fd, two, sizeof(two) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (!send_all(fd, two, sizeof(two) - 1, deadline))
 		read_reply(fd, deadline);
 out:
@@ -3009,6 +3020,7 @@ static void usage(void)
 "  presock --join CGDIR HOST PORT   socket first, then join, then use\n"
 "  pass-fd [--udp] FD CMD... a socket made here as FD of CMD\n"
 "  hold HOST PORT --go FILE  exchange, wait for FILE, exchange again\n"
+"                             (--repeat N: the second line sent N times)\n"
 "  fork|exec-self|double-fork CASE ARGS...   the case in a child\n"
 "  exec CMD ARGS...          exec CMD here\n"
 "  open-write PATH...        open each PATH for writing (O_EXCL create)\n"

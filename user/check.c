@@ -71,14 +71,13 @@ static const struct feature_info map_info[] = {
 	{ BPF_MAP_TYPE_PERCPU_ARRAY, "verdict counters", "4.6" },
 	{ BPF_MAP_TYPE_LRU_HASH, "original-destination records for the proxy", "4.10" },
 	{ BPF_MAP_TYPE_ARRAY_OF_MAPS, "replacing the host bypass atomically", "4.12" },
-	{ BPF_MAP_TYPE_SK_STORAGE, "each redirected socket's original destination", "5.2" },
+	{ BPF_MAP_TYPE_SK_STORAGE, "refused UDP connects, DNS sockets' resolvers", "5.2" },
 	{ BPF_MAP_TYPE_RINGBUF, "verdict events", "5.8" },
 };
 
 static const struct feature_info prog_info[] = {
 	{ BPF_PROG_TYPE_CGROUP_SKB, "the egress packet filter", "4.10" },
 	{ BPF_PROG_TYPE_CGROUP_SOCK, "refusing sockets that are not plain TCP or UDP", "4.10" },
-	{ BPF_PROG_TYPE_SOCK_OPS, "recording where a redirected connection was going", "4.13" },
 	{ BPF_PROG_TYPE_CGROUP_SOCK_ADDR, "connect, sendmsg and getpeername verdicts", "4.17" },
 	{ BPF_PROG_TYPE_CGROUP_SOCKOPT, "SO_ORIGINAL_DST answers, multicast joins refused", "5.3" },
 	{ BPF_PROG_TYPE_LSM, "refusing sockets of other address families", "5.7" },
@@ -88,7 +87,6 @@ static const struct feature_info prog_info[] = {
 static const struct feature_info attach_info[] = {
 	{ BPF_CGROUP_INET_EGRESS, "every packet the agent sends, checked", "4.10" },
 	{ BPF_CGROUP_INET_SOCK_CREATE, "raw, ICMP, SCTP and other sockets refused", "4.10" },
-	{ BPF_CGROUP_SOCK_OPS, "records copied to the 4-tuple the proxy sees", "4.13" },
 	{ BPF_CGROUP_INET4_CONNECT, "IPv4 connect() verdicts and redirects", "4.17" },
 	{ BPF_CGROUP_INET6_CONNECT, "IPv6 and v4-mapped connect() verdicts", "4.17" },
 	{ BPF_CGROUP_UDP4_SENDMSG, "unconnected UDP sends (IPv4)", "4.18" },
@@ -1475,7 +1473,7 @@ static void probe_veth(struct check_ctx *c)
 	close(prog);
 }
 
-/* --max-connections needs sock_release, which needs socket storage. */
+/* --max-connections needs sock_release, which needs the socket cookie. */
 static void probe_conn_count(struct check_ctx *c)
 {
 	struct probe *p = probe_add(c->r, false, "connection_count",
@@ -1485,13 +1483,12 @@ static void probe_conn_count(struct check_ctx *c)
 		probe_set(p, PROBE_UNCHECKED, "%s", c->why_not);
 	else if (enforce_conn_count_supported())
 		probe_set(p, PROBE_PRESENT,
-			  "socket storage in cgroup/sock programs: --max-connections "
+			  "socket cookies in cgroup/sock programs: --max-connections "
 			  "is enforced");
 	else
 		probe_set(p, PROBE_WARNING,
-			  "no socket storage in cgroup/sock programs (Linux 5.12+): "
-			  "netfence goes on without sock_release, and --max-connections "
-			  "is not enforced");
+			  "no socket cookies in cgroup/sock programs: netfence goes on "
+			  "without sock_release, and --max-connections is not enforced");
 }
 
 static void probe_bpf(struct check_ctx *c)

@@ -35,11 +35,11 @@ static const char *const map_pins[] = { "state", "policy", "bypass", "stats",
  */
 static const char *const agent_links[] = { "egress",	   "connect4",
 					   "connect6",	   "sendmsg4",
-					   "sendmsg6",	   "sockops_orig",
-					   "sock_create",  "getpeername4",
-					   "getpeername6", "recvmsg4",
-					   "recvmsg6",	   "dns_reply",
-					   "mcast_join",   "sock_release" };
+					   "sendmsg6",	   "sock_create",
+					   "getpeername4", "getpeername6",
+					   "recvmsg4",	   "recvmsg6",
+					   "ingress",	   "mcast_join",
+					   "sock_release" };
 #define N_AGENT_LINKS (sizeof(agent_links) / sizeof(agent_links[0]))
 /* Optional: refuses non-inet families where the BPF LSM is active. */
 #define LSM_LINK "socket_create"
@@ -73,6 +73,7 @@ static const char *const stat_names[NF_STAT_MAX] = {
 	[NF_STAT_ORIG_HIT] = "orig_hit",
 	[NF_STAT_ORIG_MISS] = "orig_miss",
 	[NF_STAT_EVENT_LOST] = "events_lost",
+	[NF_STAT_EVENT_SUPPRESSED] = "events_suppressed",
 };
 
 const char *nf_stat_name(int stat)
@@ -112,6 +113,7 @@ bool nf_stat_refuses(int stat)
 	case NF_STAT_ORIG_HIT:
 	case NF_STAT_ORIG_MISS:
 	case NF_STAT_EVENT_LOST:
+	case NF_STAT_EVENT_SUPPRESSED:
 	case NF_STAT_MAX:
 		break;
 	}
@@ -406,9 +408,10 @@ bool enforce_sockopt_task_supported(void)
 }
 
 /*
- * sock_release keeps the count of open redirected connections: it needs
- * socket storage in cgroup/sock programs (Linux 5.12+). Without it the
- * object loads without that program and counts nothing.
+ * sock_release keeps the count of open redirected connections and deletes
+ * each socket's record: it needs the socket cookie in cgroup/sock programs.
+ * Without it the object loads without that program, counts nothing, and the
+ * records age out of an LRU hash instead.
  */
 bool enforce_conn_count_supported(void)
 {
@@ -416,7 +419,7 @@ bool enforce_conn_count_supported(void)
 
 	if (supported < 0)
 		supported = libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK,
-						    BPF_FUNC_sk_storage_get,
+						    BPF_FUNC_get_socket_cookie,
 						    NULL) == 1;
 	return supported;
 }
@@ -444,6 +447,7 @@ static struct netfence_bpf *open_and_load(const struct bpf_object_open_opts *opt
 		if (!enforce_conn_count_supported()) {
 			bpf_program__set_autoload(skel->progs.sock_release, false);
 			skel->rodata->count_conns = 0;
+			bpf_map__set_type(skel->maps.orig_ck, BPF_MAP_TYPE_LRU_HASH);
 		}
 		skel->rodata->sockopt_task = enforce_sockopt_task_supported();
 		*ret = netfence_bpf__load(skel);
@@ -577,18 +581,17 @@ static int attach_new(const struct cgroup_ref *cg,
 	progs[2] = skel->progs.connect6;
 	progs[3] = skel->progs.sendmsg4;
 	progs[4] = skel->progs.sendmsg6;
-	progs[5] = skel->progs.sockops_orig;
-	progs[6] = skel->progs.sock_create;
-	progs[7] = skel->progs.getpeername4;
-	progs[8] = skel->progs.getpeername6;
-	progs[9] = skel->progs.recvmsg4;
-	progs[10] = skel->progs.recvmsg6;
-	progs[11] = skel->progs.dns_reply;
-	progs[12] = skel->progs.mcast_join;
-	progs[13] = skel->progs.sock_release;
+	progs[5] = skel->progs.sock_create;
+	progs[6] = skel->progs.getpeername4;
+	progs[7] = skel->progs.getpeername6;
+	progs[8] = skel->progs.recvmsg4;
+	progs[9] = skel->progs.recvmsg6;
+	progs[10] = skel->progs.ingress;
+	progs[11] = skel->progs.mcast_join;
+	progs[12] = skel->progs.sock_release;
 	for (i = 0; i < N_AGENT_LINKS; i++) {
 		if (!bpf_program__autoload(progs[i]))
-			continue;	/* sock_release before Linux 5.12 */
+			continue;	/* sock_release: see enforce_conn_count_supported */
 		links[i] = bpf_program__attach_cgroup(progs[i], cg->fd);
 		if (!links[i]) {
 			ret = -errno;
@@ -857,7 +860,7 @@ int enforce_attach_opts(const struct cgroup_ref *cg,
 
 	if (pol->pol.max_conns && !enforce_conn_count_supported() &&
 	    !eo->caller_drops_raw)
-		pr_warn("netfence: --max-connections is not enforced: this kernel has no socket storage in cgroup/sock programs (Linux 5.12+)");
+		pr_warn("netfence: --max-connections is not enforced: this kernel has no socket cookies in cgroup/sock programs");
 	lock = lock_root(true, err, errlen);
 	if (lock < 0)
 		return lock;

@@ -298,7 +298,8 @@ done
 
 # Connections made before the policy exists, held open across the attach.
 bg_start holdtcp atk hold --go "$TDIR/go" --ready "$TDIR/held.tcp" "$ORIGIN1" 6001
-bg_start holdudp atk hold --udp --go "$TDIR/go" --ready "$TDIR/held.udp" "$ORIGIN2" 5353
+bg_start holdudp atk hold --udp --repeat 300 --go "$TDIR/go" --ready "$TDIR/held.udp" \
+	"$ORIGIN2" 5353
 for _ in $(seq 1 100); do
 	[[ -e $TDIR/held.tcp && -e $TDIR/held.udp ]] && break
 	sleep 0.05
@@ -339,6 +340,21 @@ assert_eq "UDP socket connected before attach: the origin never saw them" \
 	"$(arrivals origin)" "$n0"
 d1=$(drops)
 assert_eq "the egress filter counted the drops" "$((d1 > d0))" 1
+# Every drop is a refusal with an event, rate-limited (NF_DROP_EVENTS_PER_SEC
+# per CPU and ~1 s window): 300 datagrams sent at once give at most 16 per CPU
+# per window (the burst may straddle two), the rest are counted as suppressed.
+ev=$("$NETFENCE" events --cgroup "$AGENT_CG" --count 2000 --timeout 2)
+n_tcp=$(grep -c "refused packet tcp $ORIGIN1:6001 (packet_drop)" <<<"$ev")
+n_udp=$(grep -c "refused packet udp $ORIGIN2:5353 (packet_drop)" <<<"$ev")
+assert_eq "the dropped TCP bytes have an event (refused, packet_drop, the destination)" \
+	"$((n_tcp >= 1))" 1
+sup=$(json_field "$("$NETFENCE" -j status --cgroup "$AGENT_CG")" events_suppressed)
+if ((n_udp >= 1 && n_udp + n_tcp <= 16 * $(nproc) * 2 && sup >= 300 - n_udp - 32 * $(nproc))); then
+	t_pass "300 dropped datagrams: $n_udp events, $sup suppressed and counted"
+else
+	t_fail "300 dropped datagrams: events rate-limited, the rest counted" \
+		"events tcp=$n_tcp udp=$n_udp, events_suppressed=$sup"
+fi
 
 # --- issue rows: HTTP, raw IP, CONNECT through the forward proxy ------------
 denied "plain HTTP to :5000 with no proxy variables is refused" -- \

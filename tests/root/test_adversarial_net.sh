@@ -277,6 +277,27 @@ else
 	t_fail "those connects were redirected" "redirect=$st"
 fi
 
+# With no limit, the policy's record map (NF_SK_RECORDS, 16,384 open
+# redirected sockets) is the bound: a connect that finds it full is refused,
+# counted once as deny_norecord and reported with an event, and the records
+# of released sockets come back.
+"$NETFENCE" attach --cgroup "$AGENT_CG" --proxy "10.200.$TOPO_K.77:3140" \
+	--dns-servers "$GW_IP" --max-connections 0 >/dev/null 2>&1
+nr0=$(status_field "$AGENT_CG" deny_norecord)
+rd0=$(status_field "$AGENT_CG" redirect)
+out=$(ulimit -n 20000 && "${ATK[@]}" hold-many --timeout 200 --go "$TDIR/go" 16500 "$ORIGIN1" 80)
+refused=$(json_field "$out" refused)
+assert_eq "16,500 held connects: 16,384 recorded, 116 refused (the record map is full)" \
+	"$refused" 116
+assert_eq "status counts them once, as deny_norecord" \
+	"$(($(status_field "$AGENT_CG" deny_norecord) - nr0))" 116
+assert_eq "and not as redirects" "$(($(status_field "$AGENT_CG" redirect) - rd0))" 16384
+ev=$("$NETFENCE" events --cgroup "$AGENT_CG" --count 20000 --timeout 2 | grep -c 'deny_norecord')
+assert_eq "each has its event" "$ev" 116
+out=$("${ATK[@]}" hold-many --timeout 200 --go "$TDIR/go" 100 "$ORIGIN1" 80)
+assert_eq "released sockets give their records back: 100 more connects, none refused" \
+	"$(json_field "$out" refused)" 0
+
 # --------------------------------------------------------------------------
 # 3. AF_PACKET without the BPF LSM: the filter on the host side of the veth
 # --------------------------------------------------------------------------

@@ -133,9 +133,9 @@ assert_eq "check -j: every probe has name, title, required, status, detail" \
 names=" $(jq -r '.probes[].name' <<<"$json" | tr '\n' ' ') "
 want="root cap_sys_admin cap_bpf cap_net_admin btf cgroup2 cgroup_v1_net bpffs
 	map_ringbuf map_sk_storage map_lru_hash map_array_of_maps
-	prog_cgroup_sock_addr prog_sock_ops prog_cgroup_sockopt cgroup_links
+	prog_cgroup_sock_addr prog_cgroup_sockopt cgroup_links
 	attach_cgroup_inet4_connect attach_cgroup_inet6_connect
-	attach_cgroup_udp4_sendmsg attach_cgroup_udp6_sendmsg attach_cgroup_sock_ops
+	attach_cgroup_udp4_sendmsg attach_cgroup_udp6_sendmsg
 	attach_cgroup_getsockopt hooks_fire programs_load programs_attach squid"
 absent=
 for n in $want; do
