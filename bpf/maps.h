@@ -89,7 +89,7 @@ struct {
 /*
  * Per-socket records by socket cookie (never reused while the machine runs,
  * so a record is never read for another socket): the original destination of
- * a redirected socket, written at connect(), and the mark of an accepted one.
+ * a redirected socket, written at connect().
  * Preallocated: a record costs no allocation, and a full map refuses the
  * connect (NF_STAT_DENY_NORECORD), never evicts a live socket's record.
  * sock_release deletes a record with its socket; where sock_release cannot
@@ -103,10 +103,11 @@ struct {
 } orig_ck SEC(".maps");
 
 /*
- * SYNs that reached a listener of the agent: the first packet the accepted
- * socket sends finds its 4-tuple here and marks the socket passive in
- * orig_ck. Only the kernel's receive path writes it: no socket of the agent
- * can make an entry for a destination of its choosing.
+ * Connections a listener of the agent answered (its SYN-ACK): the first
+ * packet of the socket accept() returns finds its 4-tuple here and marks the
+ * socket passive (passive_sk). The kernel sends a SYN-ACK only in answer to a
+ * SYN it received: no socket of the agent can make an entry for a
+ * destination of its choosing.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -114,6 +115,14 @@ struct {
 	__type(key, struct nf_flow);
 	__type(value, __u8);
 } passive_syn SEC(".maps");
+
+/* Accepted sockets (see passive_syn): their packets may leave. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u8);
+} passive_sk SEC(".maps");
 
 /* Refused UDP connects whose refusal waits for the first datagram. */
 struct {

@@ -635,16 +635,6 @@ static __always_inline bool is_syn(const struct tcp_head *th)
 	return (th->flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
 }
 
-/* The packet's socket, when it is a TCP listener. */
-static __always_inline bool from_listener(struct __sk_buff *skb)
-{
-	struct bpf_sock *sk = skb->sk;
-
-	if (sk)
-		sk = bpf_sk_fullsock(sk);
-	return sk && sk->protocol == IPPROTO_TCP && sk->state == TCP_LISTEN;
-}
-
 static __always_inline void flow_key(struct nf_flow *k, __u32 family,
 				     const __u32 *local, const __u32 *remote,
 				     __be16 lport, __be16 rport)
@@ -664,36 +654,42 @@ static __always_inline void flow_key(struct nf_flow *k, __u32 family,
 }
 
 /*
- * Replies of accepted TCP connections (and SYN-ACKs of listeners) leave. An
- * accepted socket is one whose 4-tuple a SYN to a listener of the agent had
- * (ingress recorded it): its first packet moves that mark to its own record.
+ * Replies of accepted TCP connections (and the packets of listeners) leave.
+ * A listener's SYN-ACK, which the kernel sends only in answer to a SYN it
+ * received, leaves the 4-tuple of the socket that accept() will return in
+ * passive_syn; that socket's first packet moves the mark into its socket
+ * storage (passive_sk), which lives as long as the socket does: its FIN and
+ * retransmissions after close() still leave.
  */
 static __always_inline bool passive_reply(struct __sk_buff *skb, __u32 family,
 					  const __u32 *saddr,
-					  const __u32 *daddr, __be16 sport,
-					  __be16 dport)
+					  const __u32 *daddr,
+					  const struct tcp_head *th)
 {
-	struct nf_orig mark = { .flags = NF_SK_PASSIVE };
 	struct bpf_sock *sk = skb->sk;
 	struct nf_flow k;
-	struct nf_orig *o;
-	__u64 cookie;
 
 	if (!sk)
 		return false;
 	sk = bpf_sk_fullsock(sk);
 	if (!sk || sk->protocol != IPPROTO_TCP)
 		return false;
-	if (sk->state == TCP_LISTEN)
+	if (sk->state == TCP_LISTEN) {
+		__u8 one = 1;
+
+		if ((th->flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) ==
+		    (TCP_FLAG_SYN | TCP_FLAG_ACK)) {
+			flow_key(&k, family, saddr, daddr, th->source, th->dest);
+			bpf_map_update_elem(&passive_syn, &k, &one, BPF_ANY);
+		}
 		return true;
-	cookie = bpf_get_socket_cookie(skb);
-	o = bpf_map_lookup_elem(&orig_ck, &cookie);
-	if (o)
-		return o->flags & NF_SK_PASSIVE;
-	flow_key(&k, family, saddr, daddr, sport, dport);
+	}
+	if (bpf_sk_storage_get(&passive_sk, sk, 0, 0))
+		return true;
+	flow_key(&k, family, saddr, daddr, th->source, th->dest);
 	if (!bpf_map_lookup_elem(&passive_syn, &k))
 		return false;
-	if (!bpf_map_update_elem(&orig_ck, &cookie, &mark, BPF_NOEXIST))
+	if (bpf_sk_storage_get(&passive_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE))
 		bpf_map_delete_elem(&passive_syn, &k);
 	return true;
 }
@@ -880,8 +876,7 @@ int egress(struct __sk_buff *skb)
 				store_orig(skb, &iph, &th);
 			return 1;
 		}
-		if (passive_reply(skb, AF_INET, &iph.saddr, &iph.daddr,
-				  th.source, th.dest))
+		if (passive_reply(skb, AF_INET, &iph.saddr, &iph.daddr, &th))
 			return 1;
 		return drop_event(skb, AF_INET, IPPROTO_TCP, &iph.daddr,
 				  th.dest);
@@ -896,18 +891,23 @@ int egress(struct __sk_buff *skb)
 		if (is_loopback6(d) && p->loopback == NF_LOOPBACK_ALLOW &&
 		    skb->ifindex == LOOPBACK_IFINDEX)
 			return 1;
-		if (ip6h.nexthdr == IPPROTO_TCP || ip6h.nexthdr == IPPROTO_UDP) {
+		if (ip6h.nexthdr == IPPROTO_UDP) {
 			__be16 ports[2];
 
 			if (bpf_skb_load_bytes(skb, sizeof(ip6h), ports,
 					       sizeof(ports)))
 				return drop(skb);
-			if (ip6h.nexthdr == IPPROTO_UDP)
-				return drop_udp(skb, AF_INET6, d, ports[1]);
+			return drop_udp(skb, AF_INET6, d, ports[1]);
+		}
+		if (ip6h.nexthdr == IPPROTO_TCP) {
+			struct tcp_head th;
+
+			if (bpf_skb_load_bytes(skb, sizeof(ip6h), &th, sizeof(th)))
+				return drop(skb);
 			if (passive_reply(skb, AF_INET6, ip6h.saddr.in6_u.u6_addr32,
-					  d, ports[0], ports[1]))
+					  d, &th))
 				return 1;
-			return drop_event(skb, AF_INET6, IPPROTO_TCP, d, ports[1]);
+			return drop_event(skb, AF_INET6, IPPROTO_TCP, d, th.dest);
 		}
 		return drop_event(skb, AF_INET6, ip6h.nexthdr, d, 0);
 	}
@@ -1020,53 +1020,19 @@ static __always_inline void dns_refused(struct __sk_buff *skb,
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* A SYN to a listener of the agent: its accepted socket may answer. */
-static __always_inline void mark_syn(struct __sk_buff *skb, __u32 family,
-				     const __u32 *saddr, const __u32 *daddr,
-				     const struct tcp_head *th)
-{
-	struct nf_flow k;
-	__u8 one = 1;
-
-	if (!is_syn(th) || !from_listener(skb))
-		return;
-	/* as the accepted socket will send: from daddr to saddr */
-	flow_key(&k, family, daddr, saddr, th->dest, th->source);
-	bpf_map_update_elem(&passive_syn, &k, &one, BPF_ANY);
-}
-
 /*
- * Every packet the agent's sockets receive: SYNs to its listeners (whose
- * replies the egress filter then lets out) and the DNS filter's refusals.
- * Never drops.
+ * Every packet the agent's sockets receive: the DNS filter's refusals become
+ * events. Never drops.
  */
 SEC("cgroup_skb/ingress")
 int ingress(struct __sk_buff *skb)
 {
-	struct tcp_head th;
+	struct iphdr iph;
 
-	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		struct iphdr iph;
-		__u32 off;
-
-		if (bpf_skb_load_bytes(skb, 0, &iph, sizeof(iph)))
-			return 1;
-		off = iph.ihl * 4;
-		if (iph.protocol == IPPROTO_TCP &&
-		    !(iph.frag_off & bpf_htons(IP_OFFSET)) &&
-		    !bpf_skb_load_bytes(skb, off, &th, sizeof(th)))
-			mark_syn(skb, AF_INET, &iph.saddr, &iph.daddr, &th);
-		if (iph.protocol == IPPROTO_TCP || iph.protocol == IPPROTO_UDP)
-			dns_refused(skb, &iph, off);
-	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr ip6h;
-
-		if (!bpf_skb_load_bytes(skb, 0, &ip6h, sizeof(ip6h)) &&
-		    ip6h.nexthdr == IPPROTO_TCP &&
-		    !bpf_skb_load_bytes(skb, sizeof(ip6h), &th, sizeof(th)))
-			mark_syn(skb, AF_INET6, ip6h.saddr.in6_u.u6_addr32,
-				 ip6h.daddr.in6_u.u6_addr32, &th);
-	}
+	if (skb->protocol == bpf_htons(ETH_P_IP) &&
+	    !bpf_skb_load_bytes(skb, 0, &iph, sizeof(iph)) &&
+	    (iph.protocol == IPPROTO_TCP || iph.protocol == IPPROTO_UDP))
+		dns_refused(skb, &iph, iph.ihl * 4);
 	return 1;
 }
 

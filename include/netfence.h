@@ -90,11 +90,9 @@ struct nf_bypass_key {
 
 /*
  * Per-socket record ("orig_ck", keyed by socket cookie): the original
- * destination of a redirected connection, or the mark of a passively opened
- * one.
+ * destination of a redirected connection.
  */
 #define NF_SK_REDIRECTED	(1u << 0)	/* addr/port hold the original */
-#define NF_SK_PASSIVE		(1u << 1)	/* accepted: replies may leave */
 #define NF_SK_COUNTED		(1u << 2)	/* counted in "conns" until released */
 
 struct nf_orig {
@@ -123,8 +121,8 @@ struct nf_dns_orig {
 };
 
 /*
- * Key of "passive_syn": a TCP SYN that reached a listener of the agent, as
- * the accepted socket will send (local: the agent's side). IPv4 addresses in
+ * Key of "passive_syn": a connection a listener of the agent answered (its
+ * SYN-ACK), as the accepted socket will send (local: the agent's side). IPv4 addresses in
  * [0], the rest zero.
  */
 struct nf_flow {
@@ -135,7 +133,7 @@ struct nf_flow {
 	__u32 family;		/* AF_INET or AF_INET6 */
 };
 
-#define NF_PASSIVE_SYN_ENTRIES	4096	/* SYNs to listeners not yet answered, per policy */
+#define NF_PASSIVE_SYN_ENTRIES	4096	/* answered SYNs not yet accepted, per policy */
 
 /*
  * Key of the global "orig4" map, where the proxy's getsockopt responder finds

@@ -167,6 +167,19 @@ expect_reply "after 2000 connect-and-reset clients the next lookup succeeds" \
 assert_eq "the proxy never saw a failed lookup" \
 	"$(cat "$TDIR/proxy.err" "$TDIR/proxytls.err" | grep -c ORIGERR)" 0
 
+# --- connections the agent accepts ---------------------------------------------------
+# The host connects to a server in the agent's cgroup: the server's replies are
+# on no allowed path, yet leave (the listener's SYN-ACK marked the connection).
+bg_start agentsrv "$NFPROBE" -c "$AGENT_CG" -n "$AGENT_NS" serve --name agentsrv \
+	--listen "$AGENT_IP:7100"
+wait_ready agentsrv || t_fail "serve agentsrv READY" "$(tail -n 3 "$TDIR/agentsrv.err")"
+d0=$(json_field "$("$NETFENCE" -j status --cgroup "$AGENT_CG")" packet_drop)
+out=$("$NFPROBE" -n "$HOST_NS" connect --timeout 2000 "$AGENT_IP" 7100)
+assert_eq "the host reaches a server of the agent: its reply leaves" \
+	"$(json_field "$out" reply)" "HELLO agentsrv"
+assert_eq "... and the egress filter dropped none of them" \
+	"$(json_field "$("$NETFENCE" -j status --cgroup "$AGENT_CG")" packet_drop)" "$d0"
+
 # --- verdict events ----------------------------------------------------------------
 # the buffer holds this test's earlier refusals too: drain them first
 "$NETFENCE" -j events --cgroup "$AGENT_CG" --timeout 1 >/dev/null
