@@ -70,23 +70,29 @@ static __always_inline void record_orig(void *ctx, struct decision *d,
 
 	if (count_conns) {
 		n = bpf_map_lookup_elem(&conns, &zero);
-		if (!n)
-			return deny(d, NF_STAT_DENY_NORECORD);
+		if (!n) {
+			deny(d, NF_STAT_DENY_NORECORD);
+			return;
+		}
 		rec.flags |= NF_SK_COUNTED;
 	}
 	err = bpf_map_update_elem(&orig_ck, &cookie, &rec, BPF_NOEXIST);
 	if (err == -EEXIST) {
 		/* connected again after a failure: counted once already */
 		o = bpf_map_lookup_elem(&orig_ck, &cookie);
-		if (!o)
-			return deny(d, NF_STAT_DENY_NORECORD);
+		if (!o) {
+			deny(d, NF_STAT_DENY_NORECORD);
+			return;
+		}
 		o->addr = addr;
 		o->port = port;
 		o->flags |= NF_SK_REDIRECTED;
 		return;
 	}
-	if (err)
-		return deny(d, NF_STAT_DENY_NORECORD);
+	if (err) {
+		deny(d, NF_STAT_DENY_NORECORD);
+		return;
+	}
 	if (n) {
 		/* no fetch (BPF ISA v1): a race at the limit refuses both */
 		__sync_fetch_and_add(n, 1);
@@ -142,8 +148,10 @@ static __always_inline void record_dns(struct bpf_sock_addr *ctx, __u8 family,
 	struct nf_dns_orig *o;
 
 	o = bpf_sk_storage_get(&dns_sk, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!o)
-		return deny(d, NF_STAT_DENY_NORECORD);
+	if (!o) {
+		deny(d, NF_STAT_DENY_NORECORD);
+		return;
+	}
 	o->family = family;
 	o->addr[0] = addr[0];
 	if (family == AF_INET6) {

@@ -217,45 +217,64 @@ static __always_inline void decide4(struct decision *d, __u32 proto,
 	 */
 	__builtin_memset(d, 0, sizeof(*d));
 	p = policy_in_force(&slot);
-	if (!p)
-		return deny(d, NF_STAT_DENY_NOPOLICY);
+	if (!p) {
+		deny(d, NF_STAT_DENY_NOPOLICY);
+		return;
+	}
 	d->events_allowed = p->flags & NF_F_EVENTS_ALLOWED;
 	d->max_conns = p->max_conns;
-	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
-		return deny(d, NF_STAT_DENY_PROTO);
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) {
+		deny(d, NF_STAT_DENY_PROTO);
+		return;
+	}
 
 	/* a DNS filter takes every port-53 destination, loopback included */
 	if (dns_filter(d, p, port))
 		return;
 	if ((p->flags & NF_F_DNS_PROXY) && addr == p->dns_proxy_addr &&
-	    port == p->dns_proxy_port)
-		return allow(d, NF_STAT_DNS);
+	    port == p->dns_proxy_port) {
+		allow(d, NF_STAT_DNS);
+		return;
+	}
 
 	loopback = is_loopback4(a);
 	if (loopback) {
-		if (p->loopback == NF_LOOPBACK_ALLOW)
-			return allow(d, NF_STAT_LOOPBACK);
+		if (p->loopback == NF_LOOPBACK_ALLOW) {
+			allow(d, NF_STAT_LOOPBACK);
+			return;
+		}
 		/* the host's own loopback: governed like the host gateway */
 	} else if (is_reserved4(a)) {
-		return deny(d, NF_STAT_DENY_RESERVED);
+		deny(d, NF_STAT_DENY_RESERVED);
+		return;
 	}
 
-	if (hport == NF_DNS_PORT && is_resolver(p, addr))
-		return allow(d, NF_STAT_DNS);
-	if (proto != IPPROTO_TCP)
-		return deny(d, NF_STAT_DENY_UDP);
+	if (hport == NF_DNS_PORT && is_resolver(p, addr)) {
+		allow(d, NF_STAT_DNS);
+		return;
+	}
+	if (proto != IPPROTO_TCP) {
+		deny(d, NF_STAT_DENY_UDP);
+		return;
+	}
 
 	if ((p->flags & NF_F_FWD_PROXY) && addr == p->fwd_proxy_addr &&
-	    port == p->fwd_proxy_port)
-		return allow(d, NF_STAT_FWD_PROXY);
+	    port == p->fwd_proxy_port) {
+		allow(d, NF_STAT_FWD_PROXY);
+		return;
+	}
 	/* straight to an intercept port would be a lookup miss at the proxy */
 	if ((addr == p->proxy_addr && port == p->proxy_port) ||
 	    ((p->flags & NF_F_TLS_PROXY) && addr == p->tls_proxy_addr &&
-	     port == p->tls_proxy_port))
-		return deny(d, NF_STAT_DENY_INTERCEPT);
+	     port == p->tls_proxy_port)) {
+		deny(d, NF_STAT_DENY_INTERCEPT);
+		return;
+	}
 
-	if (is_bypass(slot, loopback ? bpf_htonl(IP4(127, 0, 0, 1)) : addr, port))
-		return allow(d, NF_STAT_BYPASS);
+	if (is_bypass(slot, loopback ? bpf_htonl(IP4(127, 0, 0, 1)) : addr, port)) {
+		allow(d, NF_STAT_BYPASS);
+		return;
+	}
 
 	if (port_in(p->tls_ports, hport)) {
 		allow(d, NF_STAT_REDIRECT_TLS);
