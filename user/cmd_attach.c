@@ -90,23 +90,23 @@ static void print_attached(const struct cgroup_ref *cg,
 		json_kv_str(j, "proxy_cgroup", proxy_cg ? proxy_cg->path : NULL);
 		json_kv_bool(j, "replaced", res->replaced);
 		json_kv_uint(j, "generation", res->generation);
-		json_kv_uint(j, "bypass_entries", pol->n_bypass);
+		json_kv_uint(j, "bypass_entries", pol->host.n_bypass);
 		json_kv_uint(j, "resolvers", pol->pol.nr_resolvers);
 		json_key(j, "host_gateways");
 		json_array_begin(j);
-		for (size_t i = 0; i < pol->n_gateways; i++) {
+		for (size_t i = 0; i < pol->host.n_gateways; i++) {
 			char addr[16], desc[1024];
 
-			format_ipv4(pol->gateways[i], addr);
-			gateway_describe(pol->gateways[i], pol->gateway_src[i],
-					 pol->agent_hosts, pol->bypass,
-					 pol->n_bypass, desc, sizeof(desc));
+			format_ipv4(pol->host.gateways[i], addr);
+			gateway_describe(pol->host.gateways[i], pol->host.gateway_src[i],
+					 pol->host.agent_hosts, pol->host.bypass,
+					 pol->host.n_bypass, desc, sizeof(desc));
 			json_object_begin(j);
 			json_kv_str(j, "addr", addr);
-			json_kv_str(j, "source", gw_source_name(pol->gateway_src[i]));
+			json_kv_str(j, "source", gw_source_name(pol->host.gateway_src[i]));
 			json_kv_str(j, "hosts_file",
-				    pol->gateway_src[i] == GW_SRC_AGENT_HOSTS ?
-					    pol->agent_hosts : NULL);
+				    pol->host.gateway_src[i] == GW_SRC_AGENT_HOSTS ?
+					    pol->host.agent_hosts : NULL);
 			json_kv_str(j, "description", desc);
 			json_object_end(j);
 		}
@@ -121,15 +121,15 @@ static void print_attached(const struct cgroup_ref *cg,
 	format_endpoint4(pol->pol.proxy_addr, pol->pol.proxy_port, buf);
 	printf("%s %s: redirect to %s, %zu bypass pair%s, %u resolver%s%s%s\n",
 	       res->replaced ? "replaced policy on" : "attached to", cg->path,
-	       buf, pol->n_bypass, pol->n_bypass == 1 ? "" : "s",
+	       buf, pol->host.n_bypass, pol->host.n_bypass == 1 ? "" : "s",
 	       pol->pol.nr_resolvers, pol->pol.nr_resolvers == 1 ? "" : "s",
 	       proxy_cg ? ", SO_ORIGINAL_DST responder on " : "",
 	       proxy_cg ? proxy_cg->path : "");
-	for (size_t i = 0; i < pol->n_gateways; i++) {
+	for (size_t i = 0; i < pol->host.n_gateways; i++) {
 		char desc[1024];
 
-		gateway_describe(pol->gateways[i], pol->gateway_src[i],
-				 pol->agent_hosts, pol->bypass, pol->n_bypass,
+		gateway_describe(pol->host.gateways[i], pol->host.gateway_src[i],
+				 pol->host.agent_hosts, pol->host.bypass, pol->host.n_bypass,
 				 desc, sizeof(desc));
 		printf("  host gateway %s\n", desc);
 	}
@@ -205,7 +205,7 @@ static int attach_other(void *ctx, int id, const char *arg, char **argv)
  * process. Returns 0 or an exit status (error reported).
  */
 static int learn_agent_addrs(const struct attach_extra *x, int pid,
-			     const struct cgroup_ref *cg, struct policy *pol)
+			     const struct cgroup_ref *cg, struct policy_opts *o)
 {
 	int n;
 
@@ -221,13 +221,13 @@ static int learn_agent_addrs(const struct attach_extra *x, int pid,
 		      x->veth, pid);
 		return EXIT_USAGE;
 	}
-	n = netns_addrs(pid, pol->pol.agent_addrs, NF_MAX_AGENT_ADDRS);
+	n = netns_addrs(pid, o->agent_addrs, NF_MAX_AGENT_ADDRS);
 	if (n <= 0) {
 		p_err("--veth '%s': %s in the network namespace of process %d",
 		      x->veth, n ? strerror(-n) : "no IPv4 address", pid);
 		return EXIT_FAIL;
 	}
-	pol->pol.nr_agent_addrs = (uint32_t)n;
+	o->nr_agent_addrs = (uint32_t)n;
 	return EXIT_OK;
 }
 
@@ -266,17 +266,17 @@ static const char *agent_hosts(const char *hosts_file, int pid,
  * change without CAP_NET_ADMIN). Returns 0 or an exit status (reported).
  */
 static int check_agent_gateways(const struct policy_opts *o,
-				const struct policy *pol, int pid)
+				const struct host_bypass *h, int pid)
 {
 	char path[64], err[256], ab[INET_ADDRSTRLEN];
 	bool ok;
 
 	snprintf(path, sizeof(path), "/proc/%d/net/route", pid);
-	for (size_t i = 0; i < pol->n_gateways; i++) {
-		if (pol->gateway_src[i] != GW_SRC_AGENT_HOSTS)
+	for (size_t i = 0; i < h->n_gateways; i++) {
+		if (h->gateway_src[i] != GW_SRC_AGENT_HOSTS)
 			continue;
-		if (local_addr4(pol->gateways[i], &ok, err, sizeof(err)) ||
-		    (!ok && route_onlink4(path, pol->gateways[i], &ok, err,
+		if (local_addr4(h->gateways[i], &ok, err, sizeof(err)) ||
+		    (!ok && route_onlink4(path, h->gateways[i], &ok, err,
 					  sizeof(err)))) {
 			p_err("--host-gateway '%s': %s", o->host_gateway ?
 			      o->host_gateway : NF_HOST_GATEWAY, err);
@@ -284,10 +284,10 @@ static int check_agent_gateways(const struct policy_opts *o,
 		}
 		if (ok)
 			continue;
-		inet_ntop(AF_INET, &pol->gateways[i], ab, sizeof(ab));
+		inet_ntop(AF_INET, &h->gateways[i], ab, sizeof(ab));
 		p_err("--host-gateway '%s': %s (from %s, which the agent can write) is neither an address of this host nor on the agent's own network: give the gateway's address with --host-gateway",
 		      o->host_gateway ? o->host_gateway : NF_HOST_GATEWAY, ab,
-		      pol->agent_hosts);
+		      h->agent_hosts);
 		return EXIT_USAGE;
 	}
 	return EXIT_OK;
@@ -303,6 +303,7 @@ int do_attach(int argc, char **argv)
 	char hostsbuf[64];
 	const char *cgpath, *pcgpath;
 	struct attach_result res = { 0 };
+	struct policy_names names = { 0 };
 	struct policy pol = { 0 };
 	struct policy_opts o;
 	size_t n = 0;
@@ -341,7 +342,12 @@ int do_attach(int argc, char **argv)
 	}
 	o.agent_hosts_path = agent_hosts(x.hosts_file, o.pid, cgpath, hostsbuf,
 					 sizeof(hostsbuf), &hosts_pid);
-	if (policy_build(&o, &pol, err, sizeof(err))) {
+	if (!o.proxy.set) {
+		p_err("--proxy IP:PORT is required");
+		goto out;
+	}
+	/* every flag checked, every name looked up; built once --veth has the agent's addresses */
+	if (policy_resolve(&o, &names, err, sizeof(err))) {
 		if (!o.agent_hosts_path && !strncmp(err, "--host-gateway", 14))
 			/* a parent cgroup before its containers: say what was not read */
 			p_err("%s (and no process in the cgroup to read the agent's own "
@@ -351,7 +357,7 @@ int do_attach(int argc, char **argv)
 		goto out;
 	}
 	if (hosts_pid) {
-		ret = check_agent_gateways(&o, &pol, hosts_pid);
+		ret = check_agent_gateways(&o, &names.host, hosts_pid);
 		if (ret)
 			goto out;
 		ret = EXIT_USAGE;
@@ -389,9 +395,14 @@ int do_attach(int argc, char **argv)
 		}
 	}
 	if (x.veth) {
-		ret = learn_agent_addrs(&x, o.pid, &cg, &pol);
+		ret = learn_agent_addrs(&x, o.pid, &cg, &o);
 		if (ret)
 			goto out;
+	}
+	if (policy_assemble(&o, &names, &pol, err, sizeof(err))) {
+		p_err("%s", err);
+		ret = EXIT_FAIL;
+		goto out;
 	}
 	eo.veth_ifindex = x.veth_ifindex;
 	eo.veth_name = x.veth;
@@ -409,6 +420,7 @@ out:
 	cgroup_close(&cg);
 	cgroup_close(&proxy_cg);
 	policy_free(&pol);
+	policy_names_free(&names);
 	policy_opts_free(&o);
 	return ret;
 }

@@ -127,8 +127,9 @@ enum run_opt {
 };
 
 struct run_ctx {
-	struct policy_opts po;
-	struct policy pol;
+	struct policy_opts po;	/* the flags; run fills in its Squid's and dnsmasq's ports */
+	struct policy_names names;	/* the flags' lookups, before anything starts */
+	struct policy pol;	/* built once, when the ports are known; read-only */
 	struct domain_list allow, block;
 	struct url_list urls;	/* --allow-urls */
 	bool bump;		/* --ssl-bump */
@@ -865,10 +866,10 @@ static int start_squid(struct run_ctx *r)
 			return -EADDRINUSE;
 		}
 	}
-	for (int i = 0; i < r->pol.pol.nr_resolvers; i++) {
+	for (int i = 0; i < r->names.nr_resolvers; i++) {
 		char a[16];
 
-		format_ipv4(r->pol.pol.resolvers[i], a);
+		format_ipv4(r->names.resolvers[i], a);
 		snprintf(dns + strlen(dns), sizeof(dns) - strlen(dns), "%s%s",
 			 i ? " " : "", a);
 	}
@@ -944,17 +945,10 @@ static int start_squid(struct run_ctx *r)
 		}
 		r->ca_pem[0] = '\0';
 	}
-	/* the policy points at this Squid */
+	/* the policy will point at this Squid */
 	r->po.proxy = (struct endpoint4){ true, lo, htons(ports[0]) };
 	r->po.tls_proxy = (struct endpoint4){ true, lo, htons(ports[1]) };
 	r->po.fwd_proxy = (struct endpoint4){ true, lo, htons(ports[2]) };
-	r->pol.pol.proxy_addr = lo;
-	r->pol.pol.proxy_port = htons(ports[0]);
-	r->pol.pol.tls_proxy_addr = lo;
-	r->pol.pol.tls_proxy_port = htons(ports[1]);
-	r->pol.pol.fwd_proxy_addr = lo;
-	r->pol.pol.fwd_proxy_port = htons(ports[2]);
-	r->pol.pol.flags |= NF_F_TLS_PROXY | NF_F_FWD_PROXY;
 	pr_info("netfence: Squid %d listening on 127.0.0.1:%u (http), :%u (tls), :%u (forward) after %.0f ms",
 		(int)r->squid, ports[0], ports[1], ports[2], ms_since(&r->t0));
 	return 0;
@@ -991,8 +985,8 @@ static int start_dns(struct run_ctx *r)
 	o.port = port;
 	o.allow = &r->allow;
 	o.block = &r->block;
-	o.upstreams = r->pol.pol.resolvers;
-	o.n_upstreams = r->pol.pol.nr_resolvers;
+	o.upstreams = r->names.resolvers;
+	o.n_upstreams = r->names.nr_resolvers;
 	o.hosts_file = hosts;
 	o.pid_file = pid;
 	o.log_file = log;
@@ -1032,9 +1026,8 @@ static int start_dns(struct run_ctx *r)
 		      ret == -ECHILD ? "it exited" : "timed out", log);
 		return ret;
 	}
-	r->pol.pol.flags |= NF_F_DNS_PROXY;
-	r->pol.pol.dns_proxy_addr = lo;
-	r->pol.pol.dns_proxy_port = htons(port);
+	/* the policy will send every port-53 query here */
+	r->po.dns_proxy = (struct endpoint4){ true, lo, htons(port) };
 	pr_info("netfence: DNS filter (dnsmasq %d) answering on 127.0.0.1:%u after %.0f ms",
 		(int)r->dns, port, ms_since(&r->t0));
 	return 0;
@@ -1079,6 +1072,12 @@ static int setup(struct run_ctx *r)
 			return -EINTR;
 	}
 
+	/* every endpoint is known: the policy, built once */
+	ret = policy_assemble(&r->po, &r->names, &r->pol, err, sizeof(err));
+	if (ret) {
+		p_err("%s", err);
+		return ret;
+	}
 	if (cgroup_open(r->agent, &agent, err, sizeof(err)) ||
 	    ((own_proxy || r->po.proxy_cgroup) &&
 	     cgroup_open(own_proxy ? r->proxy : r->po.proxy_cgroup, &proxy, err,
@@ -1146,7 +1145,7 @@ static int trust_run_ca(const struct run_ctx *r, char *err, size_t errlen)
  * new mount namespace, once it is in the agent cgroup: the sandbox, then
  * the command in a child of its own, reaped here. Never returns.
  */
-static void __attribute__((noreturn)) child_main(struct run_ctx *r)
+static void __attribute__((noreturn)) child_main(const struct run_ctx *r)
 {
 	char err[512];
 	sigset_t set;
@@ -1485,16 +1484,16 @@ static void write_run_json(const struct run_ctx *r, bool ended, int status)
 	} else {
 		json_kv_str(j, "upstream_proxy", NULL);
 	}
-	nb = r->pol.n_bypass < REP_LIST_MAX ? r->pol.n_bypass : REP_LIST_MAX;
+	nb = r->pol.host.n_bypass < REP_LIST_MAX ? r->pol.host.n_bypass : REP_LIST_MAX;
 	json_key(j, "host_bypass");
 	json_array_begin(j);
 	for (size_t i = 0; i < nb; i++) {
-		format_ipv4(r->pol.bypass[i].addr, a);
-		snprintf(buf, sizeof(buf), "%s:%u", a, ntohs(r->pol.bypass[i].port));
+		format_ipv4(r->pol.host.bypass[i].addr, a);
+		snprintf(buf, sizeof(buf), "%s:%u", a, ntohs(r->pol.host.bypass[i].port));
 		json_str(j, buf);
 	}
 	json_array_end(j);
-	json_kv_uint(j, "host_bypass_total", r->pol.n_bypass);
+	json_kv_uint(j, "host_bypass_total", r->pol.host.n_bypass);
 	json_key(j, "resolvers");
 	json_array_begin(j);
 	for (int i = 0; i < r->pol.pol.nr_resolvers; i++) {
@@ -1504,8 +1503,8 @@ static void write_run_json(const struct run_ctx *r, bool ended, int status)
 	json_array_end(j);
 	json_key(j, "host_gateways");
 	json_array_begin(j);
-	for (size_t i = 0; i < r->pol.n_gateways; i++) {
-		format_ipv4(r->pol.gateways[i], a);
+	for (size_t i = 0; i < r->pol.host.n_gateways; i++) {
+		format_ipv4(r->pol.host.gateways[i], a);
 		json_str(j, a);
 	}
 	json_array_end(j);
@@ -1570,17 +1569,17 @@ static void remove_sum_dir(const char *dir)
 
 /*
  * --allow-domains localhost: one line saying what it enabled, the host's
- * addresses and the ports that go direct.
+ * addresses (as policy_resolve found them) and the ports that go direct.
  */
 static void localhost_note(const struct run_ctx *r)
 {
 	char addrs[MAX_GATEWAYS * 20 + 32] = "", a[16];
 	size_t n = 0;
 
-	if (r->pol.pol.loopback == NF_LOOPBACK_HOST)
+	if (r->po.loopback == NF_LOOPBACK_HOST)
 		n += (size_t)snprintf(addrs, sizeof(addrs), "127.0.0.1 (loopback)");
-	for (size_t i = 0; i < r->pol.n_gateways && n < sizeof(addrs); i++) {
-		format_ipv4(r->pol.gateways[i], a);
+	for (size_t i = 0; i < r->names.host.n_gateways && n < sizeof(addrs); i++) {
+		format_ipv4(r->names.host.gateways[i], a);
 		n += (size_t)snprintf(addrs + n, sizeof(addrs) - n, "%s%s", n ? ", " : "", a);
 	}
 	pr_warn("netfence: --allow-domains localhost: host access on (--enable-host-access): "
@@ -1621,9 +1620,11 @@ int do_run(int argc, char **argv)
 		if (!r.po.host_ports)
 			r.po.host_ports = LOCALHOST_HOST_PORTS;
 	}
-	if (r.own_proxy)	/* replaced by the embedded Squid's ports */
-		r.po.proxy = (struct endpoint4){ true, htonl(INADDR_LOOPBACK), htons(1) };
-	if (policy_build(&r.po, &r.pol, err, sizeof(err))) {
+	/*
+	 * Every flag checked and every name looked up before anything starts;
+	 * the policy itself is built once Squid's and dnsmasq's ports are known.
+	 */
+	if (policy_resolve(&r.po, &r.names, err, sizeof(err))) {
 		p_err("%s", err);
 		ret = EXIT_USAGE;
 		goto out_free;
@@ -1735,6 +1736,7 @@ out_free:
 	if (r.log_fd >= 0)
 		close(r.log_fd);
 	policy_free(&r.pol);
+	policy_names_free(&r.names);
 	policy_opts_free(&r.po);
 	domain_list_free(&r.allow);
 	domain_list_free(&r.block);

@@ -231,8 +231,8 @@ static int write_state(int state_fd, uint32_t state)
 static int write_slot(int policy_fd, int bypass_fd, uint32_t slot,
 		      const struct policy *pol, char *err, size_t errlen)
 {
-	uint32_t max = pol->n_bypass > NF_BYPASS_MIN_ENTRIES ?
-			       (uint32_t)pol->n_bypass : NF_BYPASS_MIN_ENTRIES;
+	uint32_t max = pol->host.n_bypass > NF_BYPASS_MIN_ENTRIES ?
+			       (uint32_t)pol->host.n_bypass : NF_BYPASS_MIN_ENTRIES;
 	char name[16];
 	uint8_t one = 1;
 	int inner, ret = 0;
@@ -246,8 +246,8 @@ static int write_slot(int policy_fd, int bypass_fd, uint32_t slot,
 			strerror(errno));
 		return -errno;
 	}
-	for (size_t i = 0; i < pol->n_bypass; i++) {
-		if (bpf_map_update_elem(inner, &pol->bypass[i], &one,
+	for (size_t i = 0; i < pol->host.n_bypass; i++) {
+		if (bpf_map_update_elem(inner, &pol->host.bypass[i], &one,
 					BPF_NOEXIST)) {
 			ret = -errno;
 			set_err(err, errlen, "cannot fill the bypass map: %s", strerror(errno));
@@ -271,13 +271,13 @@ static void fill_meta(struct nf_meta *m, const struct cgroup_ref *cg,
 	size_t i;
 
 	m->nr_gateways = 0;
-	for (i = 0; i < pol->n_gateways && i < NF_META_GATEWAYS; i++) {
-		m->gateway_addr[i] = pol->gateways[i];
-		m->gateway_src[i] = pol->gateway_src[i];
+	for (i = 0; i < pol->host.n_gateways && i < NF_META_GATEWAYS; i++) {
+		m->gateway_addr[i] = pol->host.gateways[i];
+		m->gateway_src[i] = pol->host.gateway_src[i];
 		m->nr_gateways++;
 	}
 	snprintf(m->hosts_path, sizeof(m->hosts_path), "%s",
-		 pol->agent_hosts ? pol->agent_hosts : "");
+		 pol->host.agent_hosts ? pol->host.agent_hosts : "");
 	m->pid = (uint32_t)pid;
 	m->cgroup_id = cg->id;
 	snprintf(m->cgroup_path, sizeof(m->cgroup_path), "%s", cg->path);

@@ -383,7 +383,7 @@ static void redirect_set(const char *spec, uint8_t *bm)
 			(uint8_t)~(1u << (nf_dangerous_ports[i] & 7));
 }
 
-static int build_resolvers(const struct policy_opts *o, struct nf_policy *p,
+static int build_resolvers(const struct policy_opts *o, struct policy_names *nm,
 			   char *err, size_t errlen)
 {
 	uint32_t r[NF_MAX_RESOLVERS];
@@ -412,12 +412,12 @@ static int build_resolvers(const struct policy_opts *o, struct nf_policy *p,
 		}
 	}
 	for (size_t i = 0; i < n; i++)
-		p->resolvers[i] = r[i];
-	p->nr_resolvers = (uint16_t)n;
+		nm->resolvers[i] = r[i];
+	nm->nr_resolvers = (uint16_t)n;
 	return 0;
 }
 
-static int build_bypass(const struct policy_opts *o, struct policy *out,
+static int build_bypass(const struct policy_opts *o, struct host_bypass *out,
 			char *err, size_t errlen)
 {
 	uint8_t ports[NF_PORT_BITMAP_BYTES] = { 0 };
@@ -480,17 +480,12 @@ static int build_bypass(const struct policy_opts *o, struct policy *out,
 	return 0;
 }
 
-int policy_build(const struct policy_opts *o, struct policy *out, char *err,
-		 size_t errlen)
+int policy_resolve(const struct policy_opts *o, struct policy_names *out,
+		   char *err, size_t errlen)
 {
-	struct nf_policy *p = &out->pol;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
-	if (!o->proxy.set) {
-		snprintf(err, errlen, "--proxy IP:PORT is required");
-		return -EINVAL;
-	}
 	if (!o->host_access && o->host_ports) {
 		snprintf(err, errlen, "--allow-host-ports '%s' needs --enable-host-access",
 			 o->host_ports);
@@ -499,6 +494,33 @@ int policy_build(const struct policy_opts *o, struct policy *out, char *err,
 	if (!o->host_access && o->host_gateway) {
 		snprintf(err, errlen, "--host-gateway '%s' needs --enable-host-access",
 			 o->host_gateway);
+		return -EINVAL;
+	}
+	ret = build_resolvers(o, out, err, errlen);
+	if (!ret && o->host_access)
+		ret = build_bypass(o, &out->host, err, errlen);
+	if (ret)
+		policy_names_free(out);
+	return ret;
+}
+
+void policy_names_free(struct policy_names *n)
+{
+	if (!n)
+		return;
+	free(n->host.bypass);
+	n->host.bypass = NULL;
+	n->host.n_bypass = 0;
+}
+
+int policy_assemble(const struct policy_opts *o, struct policy_names *names,
+		    struct policy *out, char *err, size_t errlen)
+{
+	struct nf_policy *p = &out->pol;
+
+	memset(out, 0, sizeof(*out));
+	if (!o->proxy.set) {
+		snprintf(err, errlen, "--proxy IP:PORT is required");
 		return -EINVAL;
 	}
 
@@ -532,17 +554,34 @@ int policy_build(const struct policy_opts *o, struct policy *out, char *err,
 	for (size_t i = 0; i < sizeof(p->tls_ports); i++)
 		p->tls_ports[i] &= p->redirect_ports[i];
 
-	ret = build_resolvers(o, p, err, errlen);
-	if (ret)
-		goto fail;
-	if (o->host_access) {
-		ret = build_bypass(o, out, err, errlen);
-		if (ret)
-			goto fail;
-	}
+	memcpy(p->agent_addrs, o->agent_addrs, sizeof(p->agent_addrs));
+	p->nr_agent_addrs = o->nr_agent_addrs;
+	/* what policy_resolve looked up; the bypass pairs change hands */
+	for (size_t i = 0; i < names->nr_resolvers; i++)
+		p->resolvers[i] = names->resolvers[i];
+	p->nr_resolvers = names->nr_resolvers;
+	out->host = names->host;
+	memset(names, 0, sizeof(*names));
 	return 0;
-fail:
-	policy_free(out);
+}
+
+int policy_build(const struct policy_opts *o, struct policy *out, char *err,
+		 size_t errlen)
+{
+	struct policy_names names;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	/* without a proxy there is nothing to build: nothing is looked up */
+	if (!o->proxy.set) {
+		snprintf(err, errlen, "--proxy IP:PORT is required");
+		return -EINVAL;
+	}
+	ret = policy_resolve(o, &names, err, errlen);
+	if (ret)
+		return ret;
+	ret = policy_assemble(o, &names, out, err, errlen);
+	policy_names_free(&names);
 	return ret;
 }
 
@@ -550,9 +589,9 @@ void policy_free(struct policy *p)
 {
 	if (!p)
 		return;
-	free(p->bypass);
-	p->bypass = NULL;
-	p->n_bypass = 0;
+	free(p->host.bypass);
+	p->host.bypass = NULL;
+	p->host.n_bypass = 0;
 }
 
 void gateway_describe(uint32_t addr_be, uint8_t src, const char *agent_hosts,

@@ -52,6 +52,9 @@ struct policy_opts {
 	int loopback;			/* enum nf_loopback, -1: not given */
 	bool log_allowed;		/* --log-allowed: events for allowed too */
 	long max_conns;			/* --max-connections, -1: not given */
+	/* --veth: the agent's own addresses, learnt by attach (net) */
+	uint32_t agent_addrs[NF_MAX_AGENT_ADDRS];
+	uint32_t nr_agent_addrs;
 
 	/* where names and resolvers come from (tests inject their own) */
 	const char *agent_hosts_path;	/* the agent's own hosts file, first */
@@ -126,9 +129,8 @@ int policy_parse_args(struct policy_opts *o, int argc, char **argv,
 		      int (*other)(void *ctx, int id, const char *arg, char **argv),
 		      void *ctx);
 
-/* The built policy. */
-struct policy {
-	struct nf_policy pol;
+/* The host bypass: the gateways found and the (gateway, port) pairs. */
+struct host_bypass {
 	struct nf_bypass_key *bypass;	/* malloc'd, n_bypass entries */
 	size_t n_bypass;
 	uint32_t gateways[MAX_GATEWAYS];	/* net */
@@ -137,11 +139,49 @@ struct policy {
 	const char *agent_hosts;	/* the agent's hosts file read, or NULL */
 };
 
+/* The built policy. */
+struct policy {
+	struct nf_policy pol;
+	struct host_bypass host;
+};
+
 /*
- * Checks the flags together and builds the policy: port sets (dangerous
- * ports removed from the redirect sets, refused in host ports), resolvers,
- * the host gateway resolved, bypass pairs. Returns 0, or a negative errno
- * with a reason naming the flag and value in err. Nothing is kept on error.
+ * What the flags name, looked up: the resolvers and the host bypass. Needs
+ * no proxy endpoint (run knows its Squid's ports only once it listens, and
+ * starts it with these resolvers).
+ */
+struct policy_names {
+	uint32_t resolvers[NF_MAX_RESOLVERS];	/* net */
+	uint16_t nr_resolvers;
+	struct host_bypass host;
+};
+
+/*
+ * The first half of policy_build: checks the flags together (host flags
+ * need --enable-host-access; dangerous ports refused in host ports) and
+ * looks up the resolvers, the host gateway and the bypass pairs. Every
+ * user error of the flags is found here, before anything is started.
+ * Returns 0, or a negative errno with a reason naming the flag and value in
+ * err (nothing kept).
+ */
+int policy_resolve(const struct policy_opts *o, struct policy_names *out,
+		   char *err, size_t errlen);
+void policy_names_free(struct policy_names *n);
+
+/*
+ * The second half: the policy of the flags (the proxy endpoints included:
+ * --proxy is required) and of names, whose bypass pairs it takes over
+ * (names is left empty). Port sets have the dangerous ports removed, TLS
+ * ports only among the redirect ports. The result is read-only from here
+ * on. Returns 0 or -EINVAL (no --proxy) with the reason in err.
+ */
+int policy_assemble(const struct policy_opts *o, struct policy_names *names,
+		    struct policy *out, char *err, size_t errlen);
+
+/*
+ * Both halves at once (attach: every endpoint is a flag). Returns 0, or a
+ * negative errno with a reason naming the flag and value in err. Nothing
+ * is kept on error.
  */
 int policy_build(const struct policy_opts *o, struct policy *out, char *err,
 		 size_t errlen);

@@ -193,7 +193,7 @@ static void test_defaults(void **state)
 	assert_int_equal(p.pol.nr_resolvers, 2);
 	assert_int_equal(p.pol.resolvers[0], inet_addr("192.0.2.53"));
 	assert_int_equal(p.pol.resolvers[1], inet_addr("192.0.2.54"));
-	assert_int_equal(p.n_bypass, 0);
+	assert_int_equal(p.host.n_bypass, 0);
 	assert_int_equal(p.pol.max_conns, NF_DEFAULT_MAX_CONNS);
 	policy_free(&p);
 }
@@ -267,14 +267,14 @@ static void test_bypass_pairs_from_hosts_file(void **state)
 		  OPT_HOST_ACCESS, NULL, OPT_HOST_PORTS, "8080,9000", 0);
 	assert_int_equal(policy_build(&o, &p, err, sizeof(err)), 0);
 	/* host.docker.internal has two addresses in the injected file */
-	assert_int_equal(p.n_gateways, 2);
-	assert_int_equal(p.n_bypass, 4);
-	format_endpoint4(p.bypass[0].addr, p.bypass[0].port, buf);
+	assert_int_equal(p.host.n_gateways, 2);
+	assert_int_equal(p.host.n_bypass, 4);
+	format_endpoint4(p.host.bypass[0].addr, p.host.bypass[0].port, buf);
 	assert_string_equal(buf, "172.17.0.1:8080");
-	format_endpoint4(p.bypass[3].addr, p.bypass[3].port, buf);
+	format_endpoint4(p.host.bypass[3].addr, p.host.bypass[3].port, buf);
 	assert_string_equal(buf, "172.17.0.2:9000");
-	for (size_t i = 0; i < p.n_bypass; i++)
-		assert_int_equal(p.bypass[i].pad, 0);
+	for (size_t i = 0; i < p.host.n_bypass; i++)
+		assert_int_equal(p.host.bypass[i].pad, 0);
 	policy_free(&p);
 }
 
@@ -289,10 +289,10 @@ static void test_default_host_ports(void **state)
 	set_flags(&o, err, sizeof(err), OPT_PROXY, "10.0.0.1:3129",
 		  OPT_HOST_ACCESS, NULL, OPT_HOST_GATEWAY, "10.1.1.1", 0);
 	assert_int_equal(policy_build(&o, &p, err, sizeof(err)), 0);
-	assert_int_equal(p.n_bypass, 2);	/* 80 and 443 */
-	assert_int_equal(p.bypass[0].addr, inet_addr("10.1.1.1"));
-	assert_int_equal(p.bypass[0].port, htons(80));
-	assert_int_equal(p.bypass[1].port, htons(443));
+	assert_int_equal(p.host.n_bypass, 2);	/* 80 and 443 */
+	assert_int_equal(p.host.bypass[0].addr, inet_addr("10.1.1.1"));
+	assert_int_equal(p.host.bypass[0].port, htons(80));
+	assert_int_equal(p.host.bypass[1].port, htons(443));
 	policy_free(&p);
 }
 
@@ -309,7 +309,7 @@ static void test_gateway_unresolved_is_an_error(void **state)
 		  OPT_HOST_ACCESS, NULL, OPT_HOST_GATEWAY, "nosuchgw.invalid", 0);
 	assert_int_not_equal(policy_build(&o, &p, err, sizeof(err)), 0);
 	assert_non_null(strstr(err, "--host-gateway 'nosuchgw.invalid': "));
-	assert_null(p.bypass);
+	assert_null(p.host.bypass);
 }
 
 static void test_loopback_host_adds_loopback_pairs(void **state)
@@ -327,8 +327,8 @@ static void test_loopback_host_adds_loopback_pairs(void **state)
 	/* on a bare host the gateway is loopback itself: not an error */
 	assert_int_equal(policy_build(&o, &p, err, sizeof(err)), 0);
 	assert_int_equal(p.pol.loopback, NF_LOOPBACK_HOST);
-	assert_int_equal(p.n_bypass, 1);
-	format_endpoint4(p.bypass[0].addr, p.bypass[0].port, buf);
+	assert_int_equal(p.host.n_bypass, 1);
+	format_endpoint4(p.host.bypass[0].addr, p.host.bypass[0].port, buf);
 	assert_string_equal(buf, "127.0.0.1:18080");
 	policy_free(&p);
 }
@@ -382,7 +382,7 @@ static void test_many_pairs(void **state)
 		  OPT_HOST_GATEWAY,
 		  "10.0.0.1,10.0.0.2,10.0.0.3,10.0.0.4,10.0.0.5,10.0.0.6", 0);
 	assert_int_equal(policy_build(&o, &p, err, sizeof(err)), 0);
-	assert_int_equal(p.n_bypass, 6 * (21 + 1 + 84));
+	assert_int_equal(p.host.n_bypass, 6 * (21 + 1 + 84));
 	policy_free(&p);
 }
 
@@ -407,8 +407,8 @@ static void test_config_file(void **state)
 	assert_string_equal(err, "--redirect-ports given twice");
 	assert_int_equal(policy_build(&o, &p, err, sizeof(err)), 0);
 	assert_true(portset_has(p.pol.redirect_ports, 8443));
-	assert_int_equal(p.n_bypass, 1);
-	assert_int_equal(p.bypass[0].addr, inet_addr("10.1.1.1"));
+	assert_int_equal(p.host.n_bypass, 1);
+	assert_int_equal(p.host.bypass[0].addr, inet_addr("10.1.1.1"));
 	policy_free(&p);
 	policy_opts_free(&o);
 	unlink(path);
@@ -515,6 +515,108 @@ static void test_config_file_errors(void **state)
 	unlink(path);
 }
 
+/*
+ * run's path: every user error of the flags is found by policy_resolve,
+ * before any proxy endpoint exists (nothing is started for a bad flag).
+ */
+static void test_resolve_needs_no_proxy(void **state)
+{
+	struct policy_names nm;
+	struct policy_opts o;
+	char err[256];
+
+	(void)state;
+	opts(&o);
+	set_flags(&o, err, sizeof(err), OPT_HOST_ACCESS, NULL,
+		  OPT_HOST_PORTS, "8080", 0);
+	assert_int_equal(policy_resolve(&o, &nm, err, sizeof(err)), 0);
+	assert_int_equal(nm.nr_resolvers, 2);	/* ::1 skipped */
+	assert_int_equal(nm.resolvers[0], inet_addr("192.0.2.53"));
+	assert_int_equal(nm.host.n_gateways, 2);
+	assert_int_equal(nm.host.n_bypass, 2);
+	policy_names_free(&nm);
+	assert_null(nm.host.bypass);
+
+	opts(&o);
+	set_flags(&o, err, sizeof(err), OPT_HOST_PORTS, "8080", 0);
+	assert_int_equal(policy_resolve(&o, &nm, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "--allow-host-ports '8080' needs --enable-host-access");
+	assert_null(nm.host.bypass);
+
+	opts(&o);
+	set_flags(&o, err, sizeof(err), OPT_HOST_ACCESS, NULL,
+		  OPT_HOST_PORTS, "22", 0);
+	assert_int_not_equal(policy_resolve(&o, &nm, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "port 22 is a dangerous port"));
+	assert_null(nm.host.bypass);
+
+	opts(&o);
+	o.hosts_path = hosts2;	/* no host.docker.internal */
+	set_flags(&o, err, sizeof(err), OPT_HOST_ACCESS, NULL, 0);
+	assert_int_not_equal(policy_resolve(&o, &nm, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "--host-gateway 'host.docker.internal'"));
+	assert_null(nm.host.bypass);
+}
+
+/*
+ * The endpoints filled in after policy_resolve (run: its Squid's and
+ * dnsmasq's ports), then one assembly: the same policy policy_build makes
+ * from the same flags, the bypass pairs handed over, not copied.
+ */
+static void test_assemble_after_resolve_equals_build(void **state)
+{
+	struct policy_names nm;
+	struct policy_opts o;
+	struct policy p, q;
+	struct nf_bypass_key *pairs;
+	char err[256];
+
+	(void)state;
+	opts(&o);
+	set_flags(&o, err, sizeof(err), OPT_HOST_ACCESS, NULL,
+		  OPT_HOST_PORTS, "8080,9000", OPT_LOOPBACK, "host",
+		  OPT_REDIRECT_PORTS, "80,443,8443", OPT_LOG_ALLOWED, NULL, 0);
+	assert_int_equal(policy_resolve(&o, &nm, err, sizeof(err)), 0);
+	pairs = nm.host.bypass;
+	/* without --proxy there is nothing to assemble */
+	assert_int_equal(policy_assemble(&o, &nm, &p, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "--proxy IP:PORT is required");
+	assert_ptr_equal(nm.host.bypass, pairs);	/* still the caller's */
+
+	o.proxy = (struct endpoint4){ true, htonl(INADDR_LOOPBACK), htons(40001) };
+	o.tls_proxy = (struct endpoint4){ true, htonl(INADDR_LOOPBACK), htons(40002) };
+	o.fwd_proxy = (struct endpoint4){ true, htonl(INADDR_LOOPBACK), htons(40003) };
+	o.dns_proxy = (struct endpoint4){ true, htonl(INADDR_LOOPBACK), htons(40053) };
+	o.agent_addrs[0] = inet_addr("10.9.0.2");
+	o.nr_agent_addrs = 1;
+	assert_int_equal(policy_assemble(&o, &nm, &p, err, sizeof(err)), 0);
+	assert_ptr_equal(p.host.bypass, pairs);
+	assert_null(nm.host.bypass);
+	assert_int_equal(nm.host.n_bypass, 0);
+	assert_int_equal(p.pol.flags, NF_F_TLS_PROXY | NF_F_FWD_PROXY |
+				      NF_F_DNS_PROXY | NF_F_EVENTS_ALLOWED);
+	assert_int_equal(p.pol.proxy_port, htons(40001));
+	assert_int_equal(p.pol.tls_proxy_port, htons(40002));
+	assert_int_equal(p.pol.fwd_proxy_port, htons(40003));
+	assert_int_equal(p.pol.dns_proxy_port, htons(40053));
+	assert_int_equal(p.pol.nr_agent_addrs, 1);
+	assert_int_equal(p.pol.agent_addrs[0], inet_addr("10.9.0.2"));
+	assert_int_equal(p.pol.nr_resolvers, 2);
+	/* 2 gateways and loopback, 2 ports each */
+	assert_int_equal(p.host.n_gateways, 2);
+	assert_int_equal(p.host.n_bypass, 6);
+
+	assert_int_equal(policy_build(&o, &q, err, sizeof(err)), 0);
+	assert_memory_equal(&p.pol, &q.pol, sizeof(p.pol));
+	assert_int_equal(p.host.n_bypass, q.host.n_bypass);
+	assert_memory_equal(p.host.bypass, q.host.bypass, p.host.n_bypass * sizeof(*p.host.bypass));
+	assert_memory_equal(p.host.gateways, q.host.gateways, sizeof(p.host.gateways));
+	assert_memory_equal(p.host.gateway_src, q.host.gateway_src, sizeof(p.host.gateway_src));
+	policy_free(&p);
+	policy_free(&q);
+	policy_names_free(&nm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -537,6 +639,8 @@ int main(void)
 		cmocka_unit_test(test_tls_ports_of_redirect_ports),
 		cmocka_unit_test(test_pid_flag_overrides_file_cgroup),
 		cmocka_unit_test(test_config_file_errors),
+		cmocka_unit_test(test_resolve_needs_no_proxy),
+		cmocka_unit_test(test_assemble_after_resolve_equals_build),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
