@@ -26,7 +26,8 @@ FUZZ_SRCS_portspec  := user/parse.c
 FUZZ_SRCS_addr      := user/parse.c
 FUZZ_SRCS_domains   := user/domains.c user/parse.c
 FUZZ_SRCS_resolv    := user/resolve.c user/parse.c
-FUZZ_SRCS_squidconf := user/squid_conf.c user/domains.c user/parse.c user/urls.c
+FUZZ_SRCS_squidconf := user/squid_conf.c user/domains.c user/parse.c user/urls.c \
+                       user/proc.c user/files.c user/cgroup.c
 FUZZ_SRCS_report    := user/report.c user/report_render.c user/jsonread.c user/json.c \
                        user/domains.c user/parse.c
 FUZZ_SRCS_urls      := user/urls.c user/domains.c user/parse.c

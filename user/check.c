@@ -44,6 +44,7 @@
 #include "linkage.h"
 #include "log.h"
 #include "dnsmasq.h"
+#include "proc.h"
 #include "squid.h"
 #include "netfence.skel.h"
 
@@ -647,55 +648,16 @@ static void probe_policies(struct check_ctx *c)
 			  "attached to", n[0]);
 }
 
-/* Runs argv, returns its stdout and stderr (up to len - 1 bytes) in out. */
+/*
+ * Runs argv, returns its exit status (or a negative errno) and its stdout
+ * and stderr in out; one silent for 30 s is killed (squid -v takes seconds
+ * in a loaded guest under TCG).
+ */
 static int run_capture(char *const argv[], char *out, size_t len)
 {
-	size_t used = 0;
-	int fds[2], status;
-	pid_t pid;
+	int st = proc_capture(argv, NULL, PROC_CAPTURE_STDOUT, 30000, out, len);
 
-	if (pipe2(fds, O_CLOEXEC))
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		int e = errno;
-
-		close(fds[0]);
-		close(fds[1]);
-		return -e;
-	}
-	if (!pid) {
-		int null = open("/dev/null", O_RDONLY);
-
-		if (null >= 0)
-			dup2(null, 0);
-		dup2(fds[1], 1);
-		dup2(fds[1], 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	for (;;) {
-		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
-		ssize_t n;
-
-		/* squid -v takes seconds in a loaded guest under TCG */
-		if (poll(&pfd, 1, 30000) <= 0) {
-			kill(pid, SIGKILL);	/* our child, hung */
-			break;
-		}
-		n = read(fds[0], out + used, len - 1 - used);
-		if (n <= 0)
-			break;
-		used += (size_t)n;
-		if (used + 1 >= len)
-			break;
-	}
-	close(fds[0]);
-	out[used] = '\0';
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -ECHILD;
+	return st < 0 ? st : WIFEXITED(st) ? WEXITSTATUS(st) : -ECHILD;
 }
 
 static void probe_squid(struct check_ctx *c)

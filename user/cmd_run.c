@@ -37,6 +37,7 @@
 #include "domains.h"
 #include "enforce.h"
 #include "events.h"
+#include "files.h"
 #include "log.h"
 #include "parse.h"
 #include "json.h"
@@ -622,8 +623,6 @@ static int create_new_at(int dirfd, const char *name)
 /* from to a new file: in the log directory (dirfd) by name, or a path */
 static void copy_file(const char *from, int dirfd, const char *to)
 {
-	char buf[65536];
-	ssize_t n;
 	int in, out;
 
 	/* the run directory's names are not followed; a --hosts-file may be a link */
@@ -635,10 +634,7 @@ static void copy_file(const char *from, int dirfd, const char *to)
 	if (out < 0 && dirfd >= 0)
 		pr_warn("netfence: cannot write %s in the log directory: %s", to, strerror(-out));
 	if (out >= 0) {
-		while ((n = read(in, buf, sizeof(buf))) > 0) {
-			if (write(out, buf, (size_t)n) != n)
-				break;
-		}
+		fd_copy(out, in);
 		close(out);
 	}
 	close(in);
@@ -708,27 +704,6 @@ static bool interrupted(void)
 	       sigismember(&pending, SIGHUP);
 }
 
-/* Copies from to fd; 0 or a negative errno. */
-static int append_to(int fd, const char *from)
-{
-	char buf[65536];
-	ssize_t n;
-	int in = open(from, O_RDONLY | O_CLOEXEC), e = 0;
-
-	if (in < 0)
-		return -errno;
-	while ((n = read(in, buf, sizeof(buf))) > 0) {
-		if (write(fd, buf, (size_t)n) != n) {
-			e = -EIO;
-			break;
-		}
-	}
-	if (n < 0)
-		e = -errno;
-	close(in);
-	return e;
-}
-
 /*
  * --ssl-bump: the run's CA (its key root-only; deleted once Squid has read
  * it), the certificate helper's database (Squid's user), the bundle CMD
@@ -773,11 +748,11 @@ static int bump_files(struct run_ctx *r, struct squid_conf_opts *so,
 		r->ca_bundle[0] = '\0';
 		return -errno;
 	}
-	ret = append_to(fd, sys[0]);
+	ret = file_append(fd, sys[0], 0);
 	if (!ret && write(fd, "\n", 1) != 1)
 		ret = -EIO;
 	if (!ret)
-		ret = append_to(fd, crt);
+		ret = file_append(fd, crt, 0);
 	if (!ret && fchmod(fd, 0644))
 		ret = -errno;
 	close(fd);

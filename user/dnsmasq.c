@@ -16,6 +16,7 @@
 
 #include "cgroup.h"
 #include "dnsmasq.h"
+#include "proc.h"
 
 const char *dnsmasq_bin(void)
 {
@@ -26,37 +27,19 @@ const char *dnsmasq_bin(void)
 
 int dnsmasq_check(const char *conf, char *err, size_t errlen)
 {
-	int pipefd[2], status;
+	char *const argv[] = { "dnsmasq", "--test", "-C", (char *)conf, NULL };
+	const char *const paths[] = { dnsmasq_bin(), NULL };
 	char buf[512];
-	ssize_t n = 0, got;
-	pid_t pid;
+	int status;
 
 	if (access(dnsmasq_bin(), X_OK)) {
 		snprintf(err, errlen, "%s: %s (install dnsmasq-base)", dnsmasq_bin(),
 			 strerror(errno));
 		return -ENOENT;
 	}
-	if (pipe2(pipefd, O_CLOEXEC))
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return -errno;
-	}
-	if (pid == 0) {
-		dup2(pipefd[1], STDOUT_FILENO);
-		dup2(pipefd[1], STDERR_FILENO);
-		execl(dnsmasq_bin(), "dnsmasq", "--test", "-C", conf, (char *)NULL);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	while (n < (ssize_t)sizeof(buf) - 1 &&
-	       (got = read(pipefd[0], buf + n, sizeof(buf) - 1 - (size_t)n)) > 0)
-		n += got;
-	buf[n] = '\0';
-	close(pipefd[0]);
-	waitpid(pid, &status, 0);
+	status = proc_capture(argv, paths, PROC_CAPTURE_STDOUT, 0, buf, sizeof(buf));
+	if (status < 0)
+		return status;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	buf[strcspn(buf, "\n")] = '\0';
@@ -68,6 +51,7 @@ pid_t dnsmasq_start(const char *conf, const char *cgroup_dir, const char *log,
 		    char *err, size_t errlen)
 {
 	const char *bin = dnsmasq_bin();
+	char *const argv[] = { "dnsmasq", "-k", "-C", (char *)conf, NULL };
 	pid_t pid;
 
 	if (access(bin, X_OK)) {
@@ -75,33 +59,9 @@ pid_t dnsmasq_start(const char *conf, const char *cgroup_dir, const char *log,
 			 strerror(errno));
 		return -ENOENT;
 	}
-	pid = fork();
-	if (pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		return -errno;
-	}
-	if (pid == 0) {
-		sigset_t all;
-		int fd;
-
-		/* into the proxy cgroup before anything else */
-		if (cgroup_enter(cgroup_dir, getpid()))
-			_exit(126);
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		if (fd >= 0) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-		}
-		fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (fd >= 0)
-			dup2(fd, STDIN_FILENO);
-		/* its own process group: a terminal's Ctrl-C is ours to handle */
-		setpgid(0, 0);
-		execl(bin, "dnsmasq", "-k", "-C", conf, (char *)NULL);
-		_exit(127);
-	}
+	pid = proc_start_service(bin, argv, cgroup_dir, log, 0);
+	if (pid < 0)
+		snprintf(err, errlen, "fork: %s", strerror(-pid));
 	return pid;
 }
 

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 
 #include "cgroup.h"
+#include "proc.h"
 #include "squid.h"
 
 const char *squid_bin(void)
@@ -26,26 +27,11 @@ const char *squid_bin(void)
 	return env && *env == '/' ? env : SQUID_BIN;
 }
 
-static void raise_nofile(rlim_t want)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl))
-		return;
-	rl.rlim_cur = want;
-	if (rl.rlim_max < want)
-		rl.rlim_max = want;
-	/* without CAP_SYS_RESOURCE: as far as the hard limit goes */
-	if (setrlimit(RLIMIT_NOFILE, &rl) && !getrlimit(RLIMIT_NOFILE, &rl)) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 pid_t squid_start(const char *conf, const char *cgroup_dir, const char *log,
 		  const char *name, char *err, size_t errlen)
 {
 	const char *bin = squid_bin();
+	char *const argv[] = { "squid", "-N", "-n", (char *)name, "-f", (char *)conf, NULL };
 	pid_t pid;
 
 	if (access(bin, X_OK)) {
@@ -53,38 +39,13 @@ pid_t squid_start(const char *conf, const char *cgroup_dir, const char *log,
 			 strerror(errno));
 		return -ENOENT;
 	}
-	pid = fork();
-	if (pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		return -errno;
-	}
-	if (pid == 0) {
-		sigset_t all;
-		int fd;
-
-		/* into the proxy cgroup before anything else */
-		if (cgroup_enter(cgroup_dir, getpid()))
-			_exit(126);
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		if (fd >= 0) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-		}
-		fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (fd >= 0)
-			dup2(fd, STDIN_FILENO);
-		/* its own process group: a terminal's Ctrl-C is ours to handle */
-		setpgid(0, 0);
-		/*
-		 * Squid takes its descriptor limit from ours (1024 in a shell):
-		 * two per client, so it would stop accepting near 500 clients
-		 */
-		raise_nofile(SQUID_NOFILE);
-		execl(bin, "squid", "-N", "-n", name, "-f", conf, (char *)NULL);
-		_exit(127);
-	}
+	/*
+	 * Squid takes its descriptor limit from ours (1024 in a shell): two
+	 * per client, so it would stop accepting near 500 clients
+	 */
+	pid = proc_start_service(bin, argv, cgroup_dir, log, SQUID_NOFILE);
+	if (pid < 0)
+		snprintf(err, errlen, "fork: %s", strerror(-pid));
 	return pid;
 }
 

@@ -26,7 +26,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "parse.h"
+#include "proc.h"
 #include "squid_conf.h"
 #include "urls.h"
 
@@ -1032,88 +1034,6 @@ int squid_conf_write(FILE *f, const struct squid_conf_opts *o, char *err,
 #define CMD_OUT_MAX 512
 
 /*
- * Runs argv (no shell; argv[0] is looked up in a fixed list of directories
- * first, then in PATH), stdin and stdout on /dev/null, stderr captured into
- * out. Returns the wait status, or a negative errno if it could not run.
- */
-static int run_captured(char *const argv[], const char *const *paths, char *out,
-			size_t outlen)
-{
-	int pfd[2], status, devnull;
-	size_t used = 0;
-	pid_t pid;
-
-	if (pipe2(pfd, O_CLOEXEC))
-		return -errno;
-	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (devnull < 0) {
-		int e = -errno;
-
-		close(pfd[0]);
-		close(pfd[1]);
-		return e;
-	}
-	pid = fork();
-	if (pid < 0) {
-		int e = -errno;
-
-		close(pfd[0]);
-		close(pfd[1]);
-		close(devnull);
-		return e;
-	}
-	if (pid == 0) {
-		static const char msg[] = "cannot execute the command\n";
-		sigset_t none;
-		int i;
-
-		/* Only async-signal-safe calls from here on. */
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		for (i = 1; i < NSIG; i++)
-			if (i != SIGKILL && i != SIGSTOP)
-				signal(i, SIG_DFL);
-		if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 ||
-		    dup2(pfd[1], 2) < 0)
-			_exit(127);
-		umask(077);
-		for (i = 0; paths[i]; i++)
-			execv(paths[i], argv);
-		execvp(argv[0], argv);
-		if (write(2, msg, sizeof(msg) - 1) < 0)
-			_exit(127);
-		_exit(127);
-	}
-	close(pfd[1]);
-	close(devnull);
-	for (;;) {
-		char buf[256];
-		ssize_t n = read(pfd[0], buf, sizeof(buf));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (outlen && used < outlen - 1) {
-			size_t k = (size_t)n;
-
-			if (k > outlen - 1 - used)
-				k = outlen - 1 - used;
-			memcpy(out + used, buf, k);
-			used += k;
-		}
-	}
-	if (outlen)
-		out[used] = '\0';
-	close(pfd[0]);
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
-	return status;
-}
-
-/*
  * The first line of openssl's stderr that says something (it also prints
  * progress dots and dashes), cleaned up for a one-line reason.
  */
@@ -1140,43 +1060,6 @@ static const char *first_words(char *s)
 			return line;
 	}
 	return "no message";
-}
-
-/* Appends the whole file at path to fd. */
-static int append_file(int fd, const char *path)
-{
-	char buf[4096];
-	int in, e = 0;
-
-	in = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (in < 0)
-		return -errno;
-	for (;;) {
-		ssize_t n = read(in, buf, sizeof(buf)), off = 0;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			e = -errno;
-			break;
-		}
-		if (!n)
-			break;
-		while (off < n) {
-			ssize_t w = write(fd, buf + off, (size_t)(n - off));
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				e = -errno;
-				goto out;
-			}
-			off += w;
-		}
-	}
-out:
-	close(in);
-	return e;
 }
 
 static int make_temp(char *path, size_t len, const char *dir, const char *stem)
@@ -1256,8 +1139,8 @@ static int gen_cert(const char *dir, const char *what, const char *pem_name,
 		for (int i = 0; extra[i] && n < 31; i++)
 			argv[n++] = extra[i];
 		argv[n] = NULL;
-		status = run_captured((char *const *)argv,
-				      (const char *const *)paths, msg,
+		status = proc_capture((char *const *)argv,
+				      (const char *const *)paths, 0, 0, msg,
 				      sizeof(msg));
 	}
 	if (status < 0) {
@@ -1286,9 +1169,9 @@ static int gen_cert(const char *dir, const char *what, const char *pem_name,
 		e = fd;
 		goto fail_io;
 	}
-	e = append_file(fd, crt);
+	e = file_append(fd, crt, O_NOFOLLOW);
 	if (!e)
-		e = append_file(fd, key);
+		e = file_append(fd, key, O_NOFOLLOW);
 	if (!e && fchmod(fd, 0600))
 		e = -errno;
 	if (close(fd) && !e)
@@ -1358,7 +1241,7 @@ int cert_db_init(const char *certgen, const char *db, char *err, size_t errlen)
 	if (check_path("certificate helper", certgen, err, errlen) ||
 	    check_path("certificate database", db, err, errlen))
 		return -EINVAL;
-	status = run_captured(argv, none, msg, sizeof(msg));
+	status = proc_capture(argv, none, 0, 0, msg, sizeof(msg));
 	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
 		set_err(err, errlen, "%s -c -s %s failed: %s", show(sb, certgen),
 			db, status < 0 ? strerror(-status) : first_words(msg));
