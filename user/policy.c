@@ -504,13 +504,17 @@ int policy_resolve(const struct policy_opts *o, struct policy_names *out,
 	return ret;
 }
 
+static void host_bypass_free(struct host_bypass *h)
+{
+	free(h->bypass);
+	h->bypass = NULL;
+	h->n_bypass = 0;
+}
+
 void policy_names_free(struct policy_names *n)
 {
-	if (!n)
-		return;
-	free(n->host.bypass);
-	n->host.bypass = NULL;
-	n->host.n_bypass = 0;
+	if (n)
+		host_bypass_free(&n->host);
 }
 
 int policy_assemble(const struct policy_opts *o, struct policy_names *names,
@@ -587,11 +591,8 @@ int policy_build(const struct policy_opts *o, struct policy *out, char *err,
 
 void policy_free(struct policy *p)
 {
-	if (!p)
-		return;
-	free(p->host.bypass);
-	p->host.bypass = NULL;
-	p->host.n_bypass = 0;
+	if (p)
+		host_bypass_free(&p->host);
 }
 
 void gateway_describe(uint32_t addr_be, uint8_t src, const char *agent_hosts,
