@@ -934,21 +934,19 @@ int egress(struct __sk_buff *skb)
  * outside the sender's context). off: where the IP payload starts.
  */
 static __always_inline void dns_refused(struct __sk_buff *skb,
+					const struct nf_policy *p,
 					const struct iphdr *iph, __u32 off)
 {
-	const struct nf_policy *p;
 	struct nf_dns_event *e;
 	struct nf_dns_orig *o;
 	struct bpf_sock *sk;
 	struct tcphdr th;
 	__be16 hdr[4 + DNS_HDR_LEN / 2];	/* UDP, then DNS header */
 	__be16 thdr[1 + DNS_HDR_LEN / 2];	/* TCP: length, then DNS header */
-	__u32 slot, len, n;
+	__u32 len, n;
 	__u16 flags;
 
-	p = policy_in_force(&slot);
-	if (!p || !(p->flags & NF_F_DNS_PROXY) ||
-	    iph->saddr != p->dns_proxy_addr ||
+	if (iph->saddr != p->dns_proxy_addr ||
 	    (iph->frag_off & bpf_htons(IP_OFFSET | IP_MF)))
 		return;
 	if (iph->protocol == IPPROTO_TCP) {
@@ -1035,12 +1033,18 @@ static __always_inline void dns_refused(struct __sk_buff *skb,
 SEC("cgroup_skb/ingress")
 int ingress(struct __sk_buff *skb)
 {
+	const struct nf_policy *p;
 	struct iphdr iph;
+	__u32 slot;
 
-	if (skb->protocol == bpf_htons(ETH_P_IP) &&
-	    !bpf_skb_load_bytes(skb, 0, &iph, sizeof(iph)) &&
+	/* a policy without a DNS filter: one look at the policy, no load */
+	p = policy_in_force(&slot);
+	if (!p || !(p->flags & NF_F_DNS_PROXY) ||
+	    skb->protocol != bpf_htons(ETH_P_IP))
+		return 1;
+	if (!bpf_skb_load_bytes(skb, 0, &iph, sizeof(iph)) &&
 	    (iph.protocol == IPPROTO_TCP || iph.protocol == IPPROTO_UDP))
-		dns_refused(skb, &iph, iph.ihl * 4);
+		dns_refused(skb, p, &iph, iph.ihl * 4);
 	return 1;
 }
 
