@@ -26,7 +26,8 @@ USER_WARN  := -Wno-format-truncation
 CFLAGS     ?= -O2 -g
 CFLAGS     += $(WARN) $(USER_WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD) \
               -DNETFENCE_VERSION='"$(VERSION)"' -MMD -MP
-LDLIBS     := -lbpf -lelf -lz $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp)
+LDLIBS     := -lbpf -lelf -lz $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp) \
+              $(shell pkg-config --libs libidn2 2>/dev/null || echo -lidn2)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -I. -Iinclude \
               -Wno-unused-parameter -MMD -MP
 

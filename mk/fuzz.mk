@@ -32,6 +32,9 @@ FUZZ_SRCS_report    := user/report.c user/report_render.c user/jsonread.c user/j
                        user/domains.c user/parse.c
 FUZZ_SRCS_urls      := user/urls.c user/domains.c user/parse.c
 
+# domains.c converts internationalised names with libidn2
+FUZZ_LDLIBS := $(shell pkg-config --libs libidn2 2>/dev/null || echo -lidn2)
+
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
 
 .PHONY: fuzz fuzz-build fuzz-deps
@@ -53,7 +56,7 @@ $(FUZZ_DIR)/fuzz_$(1): tests/fuzz/fuzz_$(1).c tests/fuzz/fuzz_common.h $(FUZZ_SR
 		$(wildcard user/*.h include/*.h) | fuzz-deps
 	$$(call msg,FUZZ-CC,$$@)
 	$$(Q)mkdir -p $(FUZZ_DIR)
-	$$(Q)$$(FUZZ_CC) $$(FUZZ_CFLAGS) $$< $(FUZZ_SRCS_$(1)) -o $$@
+	$$(Q)$$(FUZZ_CC) $$(FUZZ_CFLAGS) $$< $(FUZZ_SRCS_$(1)) -o $$@ $(FUZZ_LDLIBS)
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_RULE,$(t))))
 

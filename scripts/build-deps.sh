@@ -11,7 +11,8 @@ have "$CLANG" || missing+=(clang)
 have "$BPFTOOL" || missing+=(bpftool)
 # header -> package (bpf/bpf_helpers.h is the one a fresh machine stops at); one compiler
 # run when all are there
-headers=(bpf/bpf_helpers.h:libbpf-dev libelf.h:libelf-dev zlib.h:zlib1g-dev seccomp.h:libseccomp-dev)
+headers=(bpf/bpf_helpers.h:libbpf-dev libelf.h:libelf-dev zlib.h:zlib1g-dev seccomp.h:libseccomp-dev
+	idn2.h:libidn2-dev unistr.h:libunistring-dev)
 if have "$CC" && printf '#include <%s>\n' "${headers[@]%%:*}" | $CC -E -x c - >/dev/null 2>&1; then
 	headers=()
 fi

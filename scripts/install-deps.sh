@@ -8,7 +8,7 @@ set -euo pipefail
 
 core=(
 	clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
-	libcmocka-dev libseccomp-dev iproute2 iptables curl openssl squid-openssl procps psmisc
+	libcmocka-dev libseccomp-dev libidn2-dev libunistring-dev iproute2 iptables curl openssl squid-openssl procps psmisc
 	python3 gnuplot-nox tmux man-db graphviz jq qemu-system-x86 busybox-static
 	dnsmasq-base dnsutils nodejs wget git
 )

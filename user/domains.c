@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <idn2.h>
 
 #include "domains.h"
 #include "parse.h"
@@ -152,6 +153,83 @@ static int check_pattern(const char *n, const char **tail, char *why,
 }
 
 /*
+ * Internationalised labels: s[0..len) (no "*.", no trailing dot) holds
+ * bytes outside ASCII. Converted with libidn2 (IDNA2008 with the UTS #46
+ * non-transitional mapping, as browsers do: case folded, NFC, "ß" kept)
+ * into out, the ASCII ("xn--") form. A name without '*' is converted whole;
+ * in a pattern each label is, and a label with '*' must be ASCII (a
+ * wildcard cannot stand inside an encoded label). The result may only hold
+ * [A-Za-z0-9._-]: a Unicode character that maps to '*', '/', ':' ... is
+ * refused here, not taken for syntax.
+ */
+static int idn_convert(const char *s, size_t len, char *out, size_t outlen,
+		       char *why, size_t whylen)
+{
+	const int flags = IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL;
+	bool star = memchr(s, '*', len) != NULL;
+	size_t o = 0, start = 0;
+
+	for (size_t i = 0; i <= len; i++) {
+		size_t n = i - start;
+		const char *lab = s + start;
+		bool ascii = true;
+		char in[DOM_NAME_MAX * 4 + 8], *a = NULL;
+		int rc;
+
+		if (i < len && (!star || s[i] != '.'))
+			continue;
+		for (size_t k = 0; k < n; k++)
+			ascii &= (unsigned char)lab[k] < 0x80;
+		if (ascii) {
+			if (o + n + 2 > outlen)
+				goto long_name;
+			memcpy(out + o, lab, n);
+			o += n;
+		} else {
+			if (memchr(lab, '*', n)) {
+				set_err(why, whylen,
+					"'*' inside a label with non-ASCII characters (a pattern cannot match inside an internationalised label)");
+				return -EINVAL;
+			}
+			if (n >= sizeof(in))
+				goto long_name;
+			memcpy(in, lab, n);
+			in[n] = '\0';
+			rc = idn2_to_ascii_8z(in, &a, flags);
+			if (rc != IDN2_OK) {
+				set_err(why, whylen,
+					"not a valid internationalised name (IDNA2008): %s",
+					idn2_strerror(rc));
+				return -EINVAL;
+			}
+			n = strlen(a);
+			if (a[strspn(a, "abcdefghijklmnopqrstuvwxyz"
+					"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")]) {
+				idn2_free(a);
+				set_err(why, whylen,
+					"an internationalised name that maps to characters a name cannot hold");
+				return -EINVAL;
+			}
+			if (o + n + 2 > outlen) {
+				idn2_free(a);
+				goto long_name;
+			}
+			memcpy(out + o, a, n);
+			o += n;
+			idn2_free(a);
+		}
+		if (i < len)
+			out[o++] = '.';
+		start = i + 1;
+	}
+	out[o] = '\0';
+	return 0;
+long_name:
+	set_err(why, whylen, "name longer than %d characters", DOM_NAME_MAX);
+	return -EINVAL;
+}
+
+/*
  * Parses one item (already trimmed, len > 0) into r; r->name is allocated.
  * On error writes the reason (without the item) into why.
  */
@@ -160,10 +238,10 @@ static int parse_item(const char *s, size_t len, struct domain_rule *r,
 {
 	unsigned scheme = DOM_ANY;
 	bool wildcard = false, numeric_tail = false, is_ip = false;
-	bool pattern;
+	bool pattern, unicode = false;
 	const char *p = s, *slash;
 	size_t plen = len, i;
-	char name[DOM_NAME_MAX + 1];
+	char name[DOM_NAME_MAX + 1], ascii[DOM_NAME_MAX + 2];
 	int err;
 
 	/* Bytes that could start another config line, a comment or a quote. */
@@ -182,11 +260,8 @@ static int parse_item(const char *s, size_t len, struct domain_rule *r,
 			set_err(why, whylen, "control character not allowed");
 			return -EINVAL;
 		}
-		if (c >= 0x80) {
-			set_err(why, whylen,
-				"non-ASCII character (write an internationalised name in its xn-- form)");
-			return -EINVAL;
-		}
+		if (c >= 0x80)
+			unicode = true;	/* an IDN: converted below */
 		if (c == ' ' || c == '\t') {
 			set_err(why, whylen, "space inside an item");
 			return -EINVAL;
@@ -269,6 +344,19 @@ static int parse_item(const char *s, size_t len, struct domain_rule *r,
 					"empty name after \"*.\"");
 				return -EINVAL;
 			}
+		}
+	}
+	if (unicode) {
+		err = idn_convert(p, plen, ascii, sizeof(ascii), why, whylen);
+		if (err)
+			return err;
+		p = ascii;
+		plen = strlen(ascii);
+		if (plen && p[plen - 1] == '.')	/* a mapped full stop */
+			plen--;
+		if (!plen) {
+			set_err(why, whylen, "empty name");
+			return -EINVAL;
 		}
 	}
 	pattern = memchr(p, '*', plen) != NULL;

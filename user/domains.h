@@ -84,8 +84,11 @@ void domain_list_free(struct domain_list *l);
  * list is unchanged. Refused, with a reason that shows the item:
  *   - an empty spec or an empty item ("a.com,,b.com", a trailing comma);
  *   - inside an item: a newline or other control character, a space or tab,
- *     '#', a quote (" ' `), a backslash, a byte outside ASCII (write IDNs in
- *     their xn-- form);
+ *     '#', a quote (" ' `), a backslash;
+ *   - a name with bytes outside ASCII that libidn2 does not convert
+ *     (IDNA2008, UTS #46 non-transitional mapping: "b\u00fccher.example"
+ *     becomes "xn--bcher-kva.example"), or that maps to characters a name
+ *     cannot hold, or with '*' inside a non-ASCII label;
  *   - a scheme other than http:// and https://, a path after the name (one
  *     trailing '/' is tolerated), a port, user info, IPv6 addresses;
  *   - "*", "*.*", "*.com", "*-*.com", "a.*.com", "example.*": fewer than

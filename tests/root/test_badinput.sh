@@ -287,6 +287,11 @@ bad "run: block file with a TLD pattern" 2 --block-domains-file "*-*.org" \
 	run "${RUNOK[@]}" --allow-domains a.com --block-domains-file "$TDIR/domains-badpat" -- true
 bad "run: URL rule host with a pattern" 2 --allow-urls "api-*.example.com" \
 	run "${RUNOK[@]}" --allow-urls 'http://api-*.example.com/x' -- true
+# internationalised names: converted with libidn2, refused when not IDNA2008
+bad "run: an invalid internationalised name" 2 --allow-domains '\xe2\x98\x83.example' \
+	run "${RUNOK[@]}" --allow-domains $'a.com,\xe2\x98\x83.example' -- true
+bad "run: '*' inside an internationalised label" 2 --allow-domains 'b\xc3\xbc*.example.com' \
+	run "${RUNOK[@]}" --allow-domains $'b\xc3\xbc*.example.com' -- true
 # --allow-domains localhost: host access, and still no dangerous port
 bad "run: localhost with a dangerous host port" 2 --allow-host-ports "5432" run "${RUNOK[@]}" \
 	--allow-domains localhost --allow-host-ports 8080,5432 -- true

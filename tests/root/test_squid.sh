@@ -47,7 +47,7 @@ done
 cat >"$TDIR/hosts" <<EOF
 $A allowed.test sub.allowed.test bad.allowed.test secure.test
 $A api-1.pat.test api-b2.pat.test apix.pat.test x.api-1.pat.test api-1.pat.test.evil.test
-$A bad-1.allowed.test
+$A bad-1.allowed.test xn--bcher-kva.pat.test bucher.pat.test
 $B blocked.test
 $E evil.test
 EOF
@@ -83,6 +83,10 @@ r pat_fwd_trick "\$(http pft -x "\$NETFENCE_FORWARD_PROXY" http://evil.test/api-
 r pat_fwd_connect "\$(http pfc -k -x "\$NETFENCE_FORWARD_PROXY" https://api-1.pat.test/)"
 r pat_fwd_connect_nomatch "\$(curl -sS -m 10 -k -o /dev/null -w '%{http_connect}' -x "\$NETFENCE_FORWARD_PROXY" https://apix.pat.test/ 2>/dev/null)"
 r pat_block "\$(http pb --resolve bad-1.allowed.test:80:$A http://bad-1.allowed.test/)"
+# an internationalised name given in Unicode (b\u00fccher.pat.test)
+r idn_http "\$(http i1 --resolve xn--bcher-kva.pat.test:80:$A http://xn--bcher-kva.pat.test/)"
+r idn_https "\$(http i2 -k --resolve xn--bcher-kva.pat.test:443:$A https://xn--bcher-kva.pat.test/)"
+r idn_ascii_lookalike "\$(http i3 --resolve bucher.pat.test:80:$A http://bucher.pat.test/)"
 curl -sS -m 10 -k --resolve evil.test:443:$E https://evil.test/ >/dev/null 2>&1
 r https_blocked_exit \$?
 r fwd_http "\$(http f -x "\$NETFENCE_FORWARD_PROXY" http://allowed.test/)"
@@ -100,7 +104,7 @@ r after_storm "\$(http p2 -m 60 --resolve allowed.test:80:$A http://allowed.test
 r after_storm_https "\$(http p3 -k --resolve secure.test:443:$A https://secure.test/)"
 EOF
 
-bg_start run "$NETFENCE" -v run --allow-domains 'allowed.test,secure.test,api-*.pat.test' \
+bg_start run "$NETFENCE" -v run --allow-domains $'allowed.test,secure.test,api-*.pat.test,B\xc3\x9cCHER.pat.test' \
 	--block-domains 'bad.allowed.test,bad-*.allowed.test' --hosts-file "$TDIR/hosts" --squid-allow-loopback \
 	--enable-host-access --allow-host-ports "$MCP_PORT" --log-dir "$TDIR/logs" \
 	-- bash "$TDIR/agent.sh"
@@ -163,6 +167,12 @@ assert_eq "pattern: forward proxy, http://evil.test/api-1.pat.test refused" "$(r
 assert_eq "pattern: forward proxy, CONNECT api-1.pat.test" "$(res pat_fwd_connect)" 200
 assert_eq "pattern: forward proxy, CONNECT apix.pat.test refused" "$(res pat_fwd_connect_nomatch)" 403
 assert_eq "block pattern bad-*.allowed.test beats allowed.test" "$(res pat_block)" 403
+assert_eq "IDN: B\u00dcCHER.pat.test allows xn--bcher-kva.pat.test (HTTP)" "$(res idn_http)" 200
+assert_eq "IDN: and its TLS, spliced" "$(res idn_https)" 200
+assert_eq "IDN: bucher.pat.test is another name, refused" "$(res idn_ascii_lookalike)" 403
+assert_match "IDN: squid.conf holds the xn-- form" "$(cat "$TDIR/logs/squid.conf")" \
+	"acl nf_http_allow dstdomain -n .* \.xn--bcher-kva\.pat\.test"
+
 assert_eq "forward proxy (HTTP_PROXY client), HTTP" "$(res fwd_http)" 200
 assert_eq "forward proxy, CONNECT to an allowed domain" "$(res fwd_https)" 200
 assert_eq "forward proxy, domain not allowed" "$(res fwd_blocked)" 403

@@ -90,6 +90,16 @@ out=$(in_root /bin/netfence run --user proxy --no-such-flag -- true 2>&1)
 assert_match "run --user: a user of /etc/passwd is found without NSS modules" "$out" \
 	"^Error: .*--no-such-flag"
 
+# libidn2 (and libunistring) linked in, no locale or gconv files in the root:
+# an internationalised name converts (the error is about the next item), an
+# invalid one is refused by IDNA2008's tables
+out=$(in_root /bin/netfence run --allow-domains $'b\xc3\xbccher.example,a..b' -- true 2>&1)
+assert_match "an internationalised name converts in the static binary" "$out" \
+	'^Error: --allow-domains .*invalid item "a\.\.b": empty label$'
+out=$(in_root /bin/netfence run --allow-domains $'\xe2\x98\x83.example' -- true 2>&1)
+assert_match "an invalid internationalised name is refused in the static binary" "$out" \
+	'^Error: --allow-domains .*IDNA2008\): string contains a disallowed character$'
+
 out=$(in_root /bin/netfence check --no-squid 2>&1)
 rc=$?
 assert_eq "check exits 0 in the root" "$rc" 0

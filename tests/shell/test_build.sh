@@ -52,7 +52,7 @@ sleep 1.1
 touch "$COPY/bpf/verdict.h"
 out=$(mk CC='gcc -nostdinc' BPFTOOL=/nonexistent/bpftool all)
 assert_match "no headers, no bpftool: names the packages" "$out" \
-	"missing build packages: bpftool libbpf-dev libelf-dev zlib1g-dev libseccomp-dev; .make deps. installs them"
+	"missing build packages: bpftool libbpf-dev libelf-dev zlib1g-dev libseccomp-dev libidn2-dev libunistring-dev; .make deps. installs them"
 assert_eq "no headers: stops before compiling anything" "$(stat -c %y "$COPY/build/netfence.bpf.o")" "$before"
 out=$(mk CLANG=/nonexistent/clang -n clean)
 assert_match "make clean needs no build packages" "$out" "rm -rf"

@@ -57,6 +57,23 @@ static const struct good_item good_items[] = {
 	{ "https://10.0.0.1/", "10.0.0.1", DOM_HTTPS, false, true, false },
 	{ "0.0.0.0", "0.0.0.0", DOM_ANY, false, true, false },
 	{ "255.255.255.255", "255.255.255.255", DOM_ANY, false, true, false },
+	/* internationalised names, converted with libidn2 (UTS #46, non-transitional) */
+	{ "b\xc3\xbc" "cher.example", "xn--bcher-kva.example", DOM_ANY, false, false,
+	  false },
+	{ "B\xc3\x9c" "CHER.Example", "xn--bcher-kva.example", DOM_ANY, false, false,
+	  false },
+	{ "*.\xe4\xbe\x8b\xe3\x81\x88.jp", "xn--r8jz45g.jp", DOM_ANY, true, false,
+	  false },
+	{ "\xe4\xbe\x8b\xe3\x81\x88\xe3\x80\x82jp", "xn--r8jz45g.jp", DOM_ANY,
+	  false, false, false },			/* U+3002 ideographic full stop */
+	{ "https://m\xc3\xbc" "nchen.de/", "xn--mnchen-3ya.de", DOM_HTTPS, false,
+	  false, false },
+	{ "stra\xc3\x9f" "e.de", "xn--strae-oqa.de", DOM_ANY, false, false, false },
+	{ "\xef\xbd\x85\xef\xbd\x98.com", "ex.com", DOM_ANY, false, false, false },
+	{ "api-*.b\xc3\xbc" "cher.example", "api-*.xn--bcher-kva.example", DOM_ANY,
+	  false, false, true },
+	{ "_dmarc.b\xc3\xbc" "cher.example.", "_dmarc.xn--bcher-kva.example", DOM_ANY,
+	  false, false, false },
 	/* patterns: '*' inside a label */
 	{ "api-*.example.com", "api-*.example.com", DOM_ANY, false, false, true },
 	{ "API-*.Example.COM.", "api-*.example.com", DOM_ANY, false, false, true },
@@ -169,9 +186,17 @@ static const struct bad_item bad_items[] = {
 	{ "a`b.com", "quote" },
 	{ "a\\.com", "backslash" },
 	{ "a\tb.com", "space" },
-	{ "b\xc3\xbc"
-	  "cher.de",
-	  "non-ASCII" },
+	/* internationalised names that are not valid IDNA2008 */
+	{ "\xff\xfe.com", "IDNA2008" },		/* not UTF-8 */
+	{ "b\xc3\xbc\xc3.de", "IDNA2008" },		/* cut UTF-8 */
+	{ "\xe2\x98\x83.com", "IDNA2008" },		/* U+2603 snowman */
+	{ "a\xe2\x80\x8d" "b.com", "IDNA2008" },	/* a zero width joiner */
+	{ "-\xc3\xbc.com", "IDNA2008" },		/* a leading hyphen */
+	{ "b\xc3\xbc*cher.example", "non-ASCII" },	/* '*' in an encoded label */
+	{ "a\xef\xbc\x8a" "b.example.com", "cannot hold" }, /* fullwidth '*' */
+	{ "\xef\xbd\x81\xef\xbc\x8f" "b.example.com", "cannot hold" }, /* fullwidth '/' */
+	{ "\xc3\xbc", "single-label" },
+	{ "*.\xe4\xbe\x8b", "top-level" },		/* *.<one label> */
 	{ "exa$mple.com", "'$'" },
 	{ "exa!mple.com", "'!'" },
 	{ "a+b.com", "'+'" },
@@ -878,6 +903,37 @@ static void test_localhost_keyword(void **state)
 	domain_list_free(&l);
 }
 
+/* Internationalised names whose ASCII form is too long. */
+static void test_idn_long(void **state)
+{
+	struct domain_list l = { 0 };
+	char name[400] = "", err[ERRLEN];
+
+	(void)state;
+	/* 40 labels "\xc3\xbc" (u umlaut): 119 bytes in, 319 characters out */
+	for (int i = 0; i < 40; i++)
+		strcat(name, "\xc3\xbc.");
+	strcat(name, "com");
+	assert_int_equal(domain_list_add_spec(&l, name, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "longer than"));
+	/* one label of 60 of them: longer than 63 encoded */
+	name[0] = '\0';
+	for (int i = 0; i < 60; i++)
+		strcat(name, "\xc3\xbc");
+	strcat(name, ".com");
+	assert_int_equal(domain_list_add_spec(&l, name, err, sizeof(err)), -EINVAL);
+	assert_true(strstr(err, "IDNA2008") || strstr(err, "63"));
+	/* a pattern's encoded labels count too */
+	name[0] = '\0';
+	strcat(name, "a*.");
+	for (int i = 0; i < 40; i++)
+		strcat(name, "\xc3\xbc.");
+	strcat(name, "com");
+	assert_int_equal(domain_list_add_spec(&l, name, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "longer than"));
+	assert_int_equal(l.n, 0);
+}
+
 static void test_verdict_str(void **state)
 {
 	(void)state;
@@ -913,6 +969,7 @@ int main(void)
 		cmocka_unit_test(test_pattern_verdicts),
 		cmocka_unit_test(test_pattern_long_and_edges),
 		cmocka_unit_test(test_localhost_keyword),
+		cmocka_unit_test(test_idn_long),
 		cmocka_unit_test(test_verdict_str),
 	};
 
