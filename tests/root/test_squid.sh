@@ -89,6 +89,12 @@ r idn_https "\$(http i2 -k --resolve xn--bcher-kva.pat.test:443:$A https://xn--b
 r idn_ascii_lookalike "\$(http i3 --resolve bucher.pat.test:80:$A http://bucher.pat.test/)"
 curl -sS -m 10 -k --resolve evil.test:443:$E https://evil.test/ >/dev/null 2>&1
 r https_blocked_exit \$?
+# Forgery: an allowed name on another address (a server of the agent's own);
+# Squid must not forward there on the word of the Host header or the SNI
+r http_forged_host "\$(http fh --resolve allowed.test:80:$B http://allowed.test/)"
+r http_forged_body "\$(cat $TDIR/body.fh)"
+curl -sS -m 10 -k -o $TDIR/body.fs --resolve secure.test:443:$E https://secure.test/ >/dev/null 2>&1
+r https_forged_sni_exit \$?
 r fwd_http "\$(http f -x "\$NETFENCE_FORWARD_PROXY" http://allowed.test/)"
 r fwd_https "\$(http fs -k -x "\$NETFENCE_FORWARD_PROXY" https://secure.test/)"
 r fwd_blocked "\$(http fb -x "\$NETFENCE_FORWARD_PROXY" http://blocked.test/)"
@@ -153,6 +159,16 @@ assert_eq "HTTP, block list beats allow list" "$(res http_block_beats_allow)" 40
 assert_eq "HTTP, raw IP refused" "$(res http_raw_ip)" 403
 assert_eq "HTTPS, allowed SNI spliced to the origin" "$(res https_allowed)" 200
 assert_match "HTTPS, SNI not allowed: TLS terminated" "$(res https_blocked_exit)" '^(35|56|52)$'
+assert_eq "HTTP, allowed Host on another address: refused (409), not forwarded there" \
+	"$(res http_forged_host)" 409
+if [[ $(res http_forged_body) == *"HELLO blocked"* ]]; then
+	t_fail "HTTP, allowed Host on another address: that server's answer never came back" \
+		"$(res http_forged_body)"
+else
+	t_pass "HTTP, allowed Host on another address: that server's answer never came back"
+fi
+assert_match "HTTPS, allowed SNI on another address: not spliced there" \
+	"$(res https_forged_sni_exit)" '^(35|56|52)$'
 assert_eq "pattern api-*.pat.test: api-1.pat.test allowed, the origin answered" "$(res pat_http)" 200
 assert_eq "pattern: case does not matter (API-B2.Pat.Test)" "$(res pat_http_upper)" 200
 assert_eq "pattern: apix.pat.test (no '-') refused" "$(res pat_http_nomatch)" 403
