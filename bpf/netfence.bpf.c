@@ -737,6 +737,18 @@ static __always_inline bool is_intercept(const struct nf_policy *p,
 		dport == p->tls_proxy_port);
 }
 
+/*
+ * A reply of an accepted connection: with NF_F_INBOUND_LOCAL (run, whose
+ * command shares the host's namespace) only to a local peer (it leaves by
+ * lo), never to whoever reached the host from outside.
+ */
+static __always_inline bool inbound_ok(const struct nf_policy *p,
+				       const struct __sk_buff *skb)
+{
+	return !(p->flags & NF_F_INBOUND_LOCAL) ||
+	       skb->ifindex == LOOPBACK_IFINDEX;
+}
+
 static __always_inline int drop(struct __sk_buff *skb)
 {
 	count(NF_STAT_SKB_DROP);
@@ -884,7 +896,8 @@ int egress(struct __sk_buff *skb)
 				store_orig(skb, &iph, &th);
 			return 1;
 		}
-		if (passive_reply(skb, AF_INET, &iph.saddr, &iph.daddr, &th))
+		if (inbound_ok(p, skb) &&
+		    passive_reply(skb, AF_INET, &iph.saddr, &iph.daddr, &th))
 			return 1;
 		return drop_event(skb, AF_INET, IPPROTO_TCP, &iph.daddr,
 				  th.dest);
@@ -912,7 +925,8 @@ int egress(struct __sk_buff *skb)
 
 			if (bpf_skb_load_bytes(skb, sizeof(ip6h), &th, sizeof(th)))
 				return drop(skb);
-			if (passive_reply(skb, AF_INET6, ip6h.saddr.in6_u.u6_addr32,
+			if (inbound_ok(p, skb) &&
+			    passive_reply(skb, AF_INET6, ip6h.saddr.in6_u.u6_addr32,
 					  d, &th))
 				return 1;
 			return drop_event(skb, AF_INET6, IPPROTO_TCP, d, th.dest);

@@ -47,6 +47,7 @@ enum nf_loopback {
 #define NF_F_FWD_PROXY		(1u << 1)	/* fwd_proxy_* is set */
 #define NF_F_EVENTS_ALLOWED	(1u << 2)	/* events for allowed connects too */
 #define NF_F_DNS_PROXY		(1u << 3)	/* dns_proxy_*: all port-53 traffic there */
+#define NF_F_INBOUND_LOCAL	(1u << 4)	/* accepted connections answer local peers only */
 
 /*
  * One policy generation (value of the "policy" array map, NF_GENERATIONS

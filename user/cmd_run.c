@@ -1597,6 +1597,12 @@ int do_run(int argc, char **argv)
 			r.po.host_ports = LOCALHOST_HOST_PORTS;
 	}
 	/*
+	 * The command shares the caller's network namespace: a server it
+	 * runs answers local clients only, or whoever reaches the host could
+	 * read what it serves.
+	 */
+	r.po.inbound_local = true;
+	/*
 	 * Every flag checked and every name looked up before anything starts;
 	 * the policy itself is built once Squid's and dnsmasq's ports are known.
 	 */

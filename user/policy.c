@@ -536,6 +536,8 @@ int policy_assemble(const struct policy_opts *o, struct policy_names *names,
 		p->tls_proxy_addr = o->tls_proxy.addr;
 		p->tls_proxy_port = o->tls_proxy.port;
 	}
+	if (o->inbound_local)
+		p->flags |= NF_F_INBOUND_LOCAL;
 	if (o->log_allowed)
 		p->flags |= NF_F_EVENTS_ALLOWED;
 	if (o->dns_proxy.set) {

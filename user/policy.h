@@ -51,6 +51,7 @@ struct policy_opts {
 	const char *tls_ports;		/* --tls-ports */
 	int loopback;			/* enum nf_loopback, -1: not given */
 	bool log_allowed;		/* --log-allowed: events for allowed too */
+	bool inbound_local;		/* accepted connections answer local peers only (run) */
 	long max_conns;			/* --max-connections, -1: not given */
 	/* --veth: the agent's own addresses, learnt by attach (net) */
 	uint32_t agent_addrs[NF_MAX_AGENT_ADDRS];

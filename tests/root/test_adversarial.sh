@@ -716,6 +716,24 @@ expect "run --user: the command cannot leave its cgroup" "escape~^(EACCES|ENOENT
 	nfrun --user nobody -- "$NFATTACK" escape "$CG2" "$ORIGIN1" 5000
 expect "run --user: nor clone3 a child out of it" "clone~^(EACCES|ENOENT|EBADF|ENOSYS)$" reached=false error=EPERM \
 	@origin+0 -- nfrun --user nobody -- "$NFATTACK" clone-into "$CG2" "$ORIGIN1" 5000
+# A server in the command: run shares the caller's network namespace, so on a
+# host anything that reaches the host reaches the command's listener, and
+# the replies (accepted connections) would be a way out to any address. Only
+# local clients (loopback) are answered.
+bg_start inbound timeout -k 5 30 "$NFATTACK" -n "$AGENT_NS" exec "$NETFENCE" run \
+	--proxy "$GW_IP:3129" --tls-proxy "$GW_IP:3130" --forward-proxy "$GW_IP:3128" \
+	--proxy-cgroup "$PROXY_CG" --loopback allow --dns-servers "$GW_IP" \
+	-- "$NFATTACK" serve --name inbound --listen 0.0.0.0:7100
+if wait_ready inbound 10; then
+	expect "run: a server in the command answers no client from another machine" \
+		reached=false -- "$NFATTACK" -n "$HOST_NS" tcp --timeout 1500 "$AGENT_IP" 7100
+	expect "run: a server in the command answers a local client" reached=true \
+		"reply=HELLO inbound" -- "$NFATTACK" -n "$AGENT_NS" tcp "$AGENT_IP" 7100
+else
+	t_fail "run: a server in the command" "it did not start: $(tail -n 3 "$TDIR/inbound.err")"
+fi
+bg_stop inbound
+
 # run closes every descriptor but stdio: a socket its caller made (in the
 # caller's cgroup) never reaches the command.
 expect "run: a socket passed in by the caller is not inherited" \

@@ -608,6 +608,12 @@ static void test_assemble_after_resolve_equals_build(void **state)
 
 	assert_int_equal(policy_build(&o, &q, err, sizeof(err)), 0);
 	assert_memory_equal(&p.pol, &q.pol, sizeof(p.pol));
+	/* run's: replies of accepted connections to local peers only */
+	assert_false(q.pol.flags & NF_F_INBOUND_LOCAL);
+	policy_free(&q);
+	o.inbound_local = true;
+	assert_int_equal(policy_build(&o, &q, err, sizeof(err)), 0);
+	assert_true(q.pol.flags & NF_F_INBOUND_LOCAL);
 	assert_int_equal(p.host.n_bypass, q.host.n_bypass);
 	assert_memory_equal(p.host.bypass, q.host.bypass, p.host.n_bypass * sizeof(*p.host.bypass));
 	assert_memory_equal(p.host.gateways, q.host.gateways, sizeof(p.host.gateways));
