@@ -52,17 +52,18 @@ const volatile __u32 sockopt_task = 1;
 
 /*
  * Remember where a redirected socket wanted to go, and count it among the
- * cgroup's open redirected connections (released in sock_release). Without a
+ * cgroup's open connections to the proxy (released in sock_release). Without a
  * record the proxy could not serve the connection, and over max_conns one
  * agent would starve a proxy others share: both refuse the connect (d is
  * turned into the refusal). One hash update for a new socket, no allocation.
+ * A connect to the forward-proxy port (not redirected) is counted only.
  */
 static __always_inline void record_orig(void *ctx, struct decision *d,
 					__be32 addr, __be16 port)
 {
 	__u64 cookie = bpf_get_socket_cookie(ctx);
 	struct nf_orig rec = { .addr = addr, .port = port,
-			       .flags = NF_SK_REDIRECTED };
+			       .flags = d->redirect ? NF_SK_REDIRECTED : 0 };
 	struct nf_orig *o;
 	__u32 zero = 0;
 	__u64 *n = NULL;
@@ -84,6 +85,8 @@ static __always_inline void record_orig(void *ctx, struct decision *d,
 			deny(d, NF_STAT_DENY_NORECORD);
 			return;
 		}
+		if (!d->redirect)
+			return;
 		o->addr = addr;
 		o->port = port;
 		o->flags |= NF_SK_REDIRECTED;
@@ -175,8 +178,14 @@ static __always_inline void record(struct bpf_sock_addr *ctx,
 				   struct decision *d, __u8 family,
 				   const __u32 *addr, __be32 addr4, __be16 port)
 {
-	if (!d->allow || !d->redirect)
+	if (!d->allow)
 		return;
+	if (!d->redirect) {
+		/* proxy-aware clients hold the proxy's descriptors just the same */
+		if (d->stat == NF_STAT_FWD_PROXY && d->max_conns && count_conns)
+			record_orig(ctx, d, addr4, port);
+		return;
+	}
 	if (d->dns)
 		record_dns(ctx, family, addr, d, port);
 	else

@@ -298,6 +298,33 @@ out=$("${ATK[@]}" hold-many --timeout 200 --go "$TDIR/go" 100 "$ORIGIN1" 80)
 assert_eq "released sockets give their records back: 100 more connects, none refused" \
 	"$(json_field "$out" refused)" 0
 
+# The forward-proxy port (proxy-aware clients, HTTP_PROXY) goes direct, not
+# redirected: its connections take the shared proxy's descriptors just the
+# same, so they count against the limit too.
+"$NETFENCE" attach --cgroup "$AGENT_CG" --proxy "$GW_IP:3141" --forward-proxy "$GW_IP:3140" \
+	--dns-servers "$GW_IP" >"$TDIR/attachF.out" 2>&1 ||
+	t_fail "attach agent A with the stand-in as forward proxy" "$(cat "$TDIR/attachF.out")"
+"$NETFENCE" attach --cgroup "$AGENT2_CG" --proxy "$GW_IP:3141" --forward-proxy "$GW_IP:3140" \
+	--dns-servers "$GW_IP" >"$TDIR/attachF.out" 2>&1 ||
+	t_fail "attach agent B with the stand-in as forward proxy" "$(cat "$TDIR/attachF.out")"
+rm -f "$TDIR/go"
+bg_start holdF "${ATK[@]}" hold-many --timeout 3000 --go "$TDIR/go" \
+	--ready "$TDIR/heldF" 400 "$GW_IP" 3140
+wait_file "$TDIR/heldF"
+expect_reply "agent A holding 400 forward-proxy connections: agent B still reaches the proxy" \
+	"HELLO proxy" "${ATK2[@]}" tcp --timeout 3000 "$GW_IP" 3140
+touch "$TDIR/go"
+bg_wait holdF 10 >/dev/null
+outF=$(tail -n 1 "$TDIR/holdF.out")
+assert_eq "agent A: 256 forward-proxy connections opened, 144 refused with EPERM" \
+	"$(json_field "$outF" opened) $(json_field "$outF" refused)" "256 144"
+for ((i = 0; i < 40; i++)); do
+	[[ $(status_field "$AGENT_CG" connections) == 0 ]] && break
+	sleep 0.05
+done
+assert_eq "forward-proxy connections closed: the count returns to 0" \
+	"$(status_field "$AGENT_CG" connections)" 0
+
 # --------------------------------------------------------------------------
 # 3. AF_PACKET without the BPF LSM: the filter on the host side of the veth
 # --------------------------------------------------------------------------
