@@ -39,7 +39,17 @@ void json_kv_uint(struct json *j, const char *key, uint64_t v);
 void json_kv_int(struct json *j, const char *key, int64_t v);
 void json_kv_bool(struct json *j, const char *key, bool v);
 
-/* Writes s as a JSON string literal (quotes included) to f. */
+/*
+ * Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong
+ * form, no surrogate, nothing above U+10FFFF; p is NUL-terminated), 0 when
+ * there is none (an ASCII byte included).
+ */
+size_t utf8_len(const unsigned char *p);
+
+/*
+ * Writes s as a JSON string literal (quotes included) to f; a byte that is
+ * not UTF-8 becomes U+FFFD.
+ */
 void json_write_escaped(FILE *f, const char *s);
 
 #endif /* NETFENCE_JSON_H */

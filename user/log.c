@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <bpf/libbpf.h>
 
 #include "json.h"
@@ -44,7 +45,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 
 /*
  * An error is one line whatever the user typed: control characters in it
- * (a newline inside a flag's value) are shown as \xNN.
+ * (a newline inside a flag's value) and bytes that are not UTF-8 are shown
+ * as \xNN.
  */
 static void oneline(char *msg, size_t size)
 {
@@ -52,10 +54,18 @@ static void oneline(char *msg, size_t size)
 	size_t o = 0;
 
 	for (const unsigned char *p = (const unsigned char *)msg; *p && o + 5 < sizeof(out); p++) {
-		if (*p < 0x20 || *p == 0x7f)
+		size_t n = *p >= 0x80 ? utf8_len(p) : 1;
+
+		if (*p < 0x20 || *p == 0x7f || !n) {
+			/* a byte that is not UTF-8 too: the JSON error stays the same text */
 			o += (size_t)snprintf(out + o, sizeof(out) - o, "\\x%02x", *p);
-		else
-			out[o++] = (char)*p;
+		} else {
+			if (o + n + 5 >= sizeof(out))
+				break;
+			memcpy(out + o, p, n);
+			o += n;
+			p += n - 1;
+		}
 	}
 	out[o] = '\0';
 	snprintf(msg, size, "%s", out);

@@ -290,6 +290,9 @@ bad "run: URL rule host with a pattern" 2 --allow-urls "api-*.example.com" \
 # internationalised names: converted with libidn2, refused when not IDNA2008
 bad "run: an invalid internationalised name" 2 --allow-domains '\xe2\x98\x83.example' \
 	run "${RUNOK[@]}" --allow-domains $'a.com,\xe2\x98\x83.example' -- true
+# -j: a value that is not UTF-8 still gives valid JSON (U+FFFD for each bad byte)
+bad "run: a name that is not UTF-8" 2 --block-domains '\xff.example' \
+	run "${RUNOK[@]}" --allow-domains a.com --block-domains $'\xff.example' -- true
 bad "run: '*' inside an internationalised label" 2 --allow-domains 'b\xc3\xbc*.example.com' \
 	run "${RUNOK[@]}" --allow-domains $'b\xc3\xbc*.example.com' -- true
 # --allow-domains localhost: host access, and still no dangerous port

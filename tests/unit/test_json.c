@@ -72,6 +72,24 @@ static void test_escaping(void **state)
 	free(s);
 }
 
+/* bytes that are not UTF-8 (a command-line value): U+FFFD, valid JSON */
+static void bad_utf8(struct json *j)
+{
+	json_str(j, "a\xff" "b\xc3" "c\xe2\x82" "d\xc0\xaf" "e\xed\xa0\x80"
+		    "f\xf4\x90\x80\x80" "g\xe2\x98\x83\xf0\x9f\x98\x80\xc3");
+}
+
+static void test_bad_utf8(void **state)
+{
+	char *s = render(bad_utf8);
+
+	(void)state;
+	assert_string_equal(s, "\"a\\ufffdb\\ufffdc\\ufffd\\ufffdd\\ufffd\\ufffde"
+			       "\\ufffd\\ufffd\\ufffdf\\ufffd\\ufffd\\ufffd\\ufffdg"
+			       "\xe2\x98\x83\xf0\x9f\x98\x80\\ufffd\"\n");
+	free(s);
+}
+
 static void empty_array(struct json *j)
 {
 	json_array_begin(j);
@@ -110,6 +128,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_nesting_and_commas),
 		cmocka_unit_test(test_escaping),
+		cmocka_unit_test(test_bad_utf8),
 		cmocka_unit_test(test_empty_array),
 		cmocka_unit_test(test_error_object_with_json),
 	};
