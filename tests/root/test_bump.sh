@@ -35,7 +35,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 	-keyout "$TDIR/oca.key" -out "$TDIR/oca.crt" 2>/dev/null
 openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=secure.test \
 	-keyout "$TDIR/origin.key" -out "$TDIR/origin.csr" 2>/dev/null
-printf 'subjectAltName=DNS:secure.test,DNS:other.test,DNS:evil.test\n' >"$TDIR/san.ext"
+printf 'subjectAltName=DNS:secure.test,DNS:other.test,DNS:evil.test,DNS:api-1.pat.test,DNS:apix.pat.test\n' >"$TDIR/san.ext"
 openssl x509 -req -in "$TDIR/origin.csr" -CA "$TDIR/oca.crt" -CAkey "$TDIR/oca.key" \
 	-CAcreateserial -days 1 -extfile "$TDIR/san.ext" -out "$TDIR/origin.crt" 2>/dev/null
 chmod 644 "$TDIR/oca.crt"
@@ -52,7 +52,7 @@ done
 touch "$TDIR/origin.log" "$TDIR/evil.log"
 
 cat >"$TDIR/hosts" <<EOF
-$A secure.test other.test
+$A secure.test other.test api-1.pat.test apix.pat.test
 $E evil.test
 EOF
 chmod 644 "$TDIR/hosts"
@@ -78,6 +78,9 @@ r curl_dotdot "\$(code --path-as-is --resolve secure.test:443:$A https://secure.
 r curl_enc "\$(code --resolve secure.test:443:$A 'https://secure.test/ok/..%2Fnope/enc')"
 r curl_semi "\$(code --path-as-is --resolve secure.test:443:$A 'https://secure.test/ok/..;/nope/semi')"
 r curl_other "\$(code --resolve other.test:443:$A https://other.test/any/path)"
+r curl_pattern "\$(code --resolve api-1.pat.test:443:$A https://api-1.pat.test/pat/path)"
+curl -sS -m 10 -o /dev/null --resolve apix.pat.test:443:$A https://apix.pat.test/pat/x 2>/dev/null
+r pattern_nomatch_exit \$?
 r curl_fwd "\$(code -x "\$fwd" https://secure.test/ok/curl-fwd)"
 r curl_fwd_refused "\$(code -x "\$fwd" https://secure.test/nope/curl-fwd)"
 curl -sS -m 10 -o /dev/null --resolve evil.test:443:$E https://evil.test/ok/evil 2>/dev/null
@@ -130,7 +133,7 @@ run_bump() {
 	: >"$TDIR/$name.res.git"
 	chmod 666 "$TDIR/$name.res" "$TDIR/$name.res.wget" "$TDIR/$name.res.git"
 	bg_start "$name" "$NETFENCE" -v run --ssl-bump --allow-urls "$URLS" \
-		--allow-domains other.test --origin-ca-file "$TDIR/oca.crt" \
+		--allow-domains 'other.test,api-*.pat.test' --origin-ca-file "$TDIR/oca.crt" \
 		--hosts-file "$TDIR/hosts" --squid-allow-loopback --log-dir "$TDIR/$name.logs" \
 		"$@" -- bash "$TDIR/agent.sh" "$TDIR/$name.res"
 	bg_wait "$name" 120
@@ -149,6 +152,9 @@ check_run() {
 	assert_eq "$who: encoded slash '/ok/..%2Fnope' refused" "$(res "$n" curl_enc)" 403
 	assert_eq "$who: '/ok/..;/nope' refused" "$(res "$n" curl_semi)" 403
 	assert_eq "$who: a domain rule (other.test) still allows every path" "$(res "$n" curl_other)" 200
+	assert_eq "$who: a pattern (api-*.pat.test): api-1.pat.test bumped" "$(res "$n" curl_pattern)" 200
+	assert_match "$who: a pattern: apix.pat.test terminated" "$(res "$n" pattern_nomatch_exit)" \
+		'^(35|56|52)$'
 	assert_eq "$who: forward proxy CONNECT is bumped too: allowed path" "$(res "$n" curl_fwd)" 200
 	assert_eq "$who: forward proxy CONNECT is bumped too: refused path" "$(res "$n" curl_fwd_refused)" 403
 	assert_match "$who: a name not allowed is terminated at the handshake" "$(res "$n" evil_exit)" '^(35|56|52)$'
