@@ -239,7 +239,12 @@ static __always_inline void decide4(struct decision *d, __u32 proto,
 
 	loopback = is_loopback4(a);
 	if (loopback) {
-		if (p->loopback == NF_LOOPBACK_ALLOW) {
+		/*
+		 * Docker's embedded DNS server listens on 127.0.0.11 in the
+		 * container's namespace, outside its cgroup, and resolves any
+		 * name: never the agent's own, only DNS (port 53) reaches it
+		 */
+		if (p->loopback == NF_LOOPBACK_ALLOW && a != IP4(127, 0, 0, 11)) {
 			allow(d, NF_STAT_LOOPBACK);
 			return;
 		}

@@ -605,6 +605,32 @@ assert_match "agent2 kept its last good policy, dangerous ports taken out" \
 	"$("$NETFENCE" -j status --cgroup "$AGENT2_CG")" \
 	'"tls_ports":"1-21,24,26-109,111-142,144-444,446-1432,'
 
+# --- Docker's embedded DNS server ----------------------------------------------
+# On a user-defined Docker network, dockerd listens in the container's own
+# namespace on 127.0.0.11 (UDP and TCP, random ports; iptables sends port 53
+# there), outside the agent's cgroup, and resolves any name through the
+# host's resolvers. --loopback allow (loopback is the agent's own) let the
+# agent reach those ports directly (it reads them in /proc/net/udp): DNS to
+# any name past the DNS filter. The stand-in: a server in the agent's
+# namespace, in no agent cgroup.
+DNSF_CG=$(make_cgroup dnsf) || exit 1
+# (this namespace's 127.0.0.0/8 is routed away above: the address, as Docker's)
+ip -n "$AGENT_NS" addr add 127.0.0.11/32 dev lo
+bg_start edns "$NFATTACK" -n "$AGENT_NS" serve --name edns --udp 127.0.0.11:35353 \
+	--listen 127.0.0.11:35353
+wait_ready edns || t_fail "start edns" "$(cat "$TDIR/edns.err")"
+"$NETFENCE" attach --cgroup "$DNSF_CG" --proxy "$GW_IP:3129" --proxy-cgroup "$PROXY_CG" \
+	--dns-proxy "$GW_IP:53" >"$TDIR/dnsf.out" 2>&1 ||
+	t_fail "attach with a DNS filter" "$(cat "$TDIR/dnsf.out")"
+denied "DNS filter: Docker's embedded DNS (127.0.0.11) on its own UDP port is refused" edns -- \
+	"$NFATTACK" -c "$DNSF_CG" -n "$AGENT_NS" udp 127.0.0.11 35353
+denied "DNS filter: ... and on its own TCP port" edns -- \
+	"$NFATTACK" -c "$DNSF_CG" -n "$AGENT_NS" tcp 127.0.0.11 35353
+reaches "DNS filter, loopback=allow: the agent's own loopback still" "HELLO agentlo" agentlo -- \
+	"$NFATTACK" -c "$DNSF_CG" -n "$AGENT_NS" tcp 127.0.0.1 7000
+"$NETFENCE" detach --cgroup "$DNSF_CG" >/dev/null
+bg_stop edns
+
 # --- the operator's terminal --------------------------------------------------
 # An event names the process by its comm, which the agent sets (prctl
 # PR_SET_NAME: any bytes but NUL), and `netfence events` prints it on the
