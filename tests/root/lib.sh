@@ -320,6 +320,68 @@ nft_bg_start_time() {
 	awk -v n="$1" '$3 == n { print $2; exit }' "$NFT_REG/pids"
 }
 
+# wait_run_cmd NAME: wait (10 s at most) until the command of the `netfence run` that
+# bg_start started as NAME is in the run's agent cgroup (everything before it is up).
+wait_run_cmd() {
+	local i
+
+	for i in $(seq 100); do
+		[[ -n $(cat "$CG2/netfence-run-$(bg_pid "$1")/agent/cgroup.procs" 2>/dev/null) ]] &&
+			return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# need_tools HINT TOOL...: each TOOL (a command or a path) must be there; the first
+# missing one fails the suite, with HINT saying how to get it.
+need_tools() {
+	local hint=$1 tool
+
+	shift
+	for tool; do
+		if ! command -v "$tool" >/dev/null; then
+			t_fail "needs $tool" "$hint"
+			t_summary
+			exit 1
+		fi
+	done
+}
+
+# origin_certs NAME...: a CA of the test's own ($TDIR/oca.crt, .key) and a certificate
+# it signs for the origins, naming each NAME ($TDIR/origin.crt, .key; CN the first).
+origin_certs() {
+	local san=""
+
+	printf -v san 'DNS:%s,' "$@"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+		-subj /CN=nftest-origin-ca -addext basicConstraints=critical,CA:TRUE \
+		-addext keyUsage=critical,keyCertSign,cRLSign \
+		-keyout "$TDIR/oca.key" -out "$TDIR/oca.crt" 2>/dev/null
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$1" \
+		-keyout "$TDIR/origin.key" -out "$TDIR/origin.csr" 2>/dev/null
+	printf 'subjectAltName=%s\n' "${san%,}" >"$TDIR/san.ext"
+	openssl x509 -req -in "$TDIR/origin.csr" -CA "$TDIR/oca.crt" -CAkey "$TDIR/oca.key" \
+		-CAcreateserial -days 1 -extfile "$TDIR/san.ext" -out "$TDIR/origin.crt" 2>/dev/null
+}
+
+# tls_server NAME ADDR:PORT CN: an openssl s_server (as NAME) with a self-signed
+# certificate for CN ($TDIR/NAME.crt, .key), answering with a page; returns once it
+# listens (5 s at most).
+tls_server() {
+	local name=$1 ep=$2 cn=$3 i
+
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+		-subj "/CN=$cn" -keyout "$TDIR/$name.key" -out "$TDIR/$name.crt" 2>/dev/null
+	bg_start "$name" openssl s_server -quiet -www -accept "$ep" -cert "$TDIR/$name.crt" \
+		-key "$TDIR/$name.key"
+	for i in $(seq 50); do
+		ss -ltn | grep -q "$ep" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # wait_ready NAME [SECONDS]: wait (default 5 s) for a line READY in
 # $TDIR/NAME.out. Fails early if the process exits.
 wait_ready() {

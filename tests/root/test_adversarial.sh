@@ -17,11 +17,7 @@ NFATTACK=${NFATTACK:-$NFT_ROOT/build/tools/nfattack}
 
 private_pins
 
-if [[ ! -x $NFATTACK ]]; then
-	t_fail "nfattack is built" "$NFATTACK missing (make all)"
-	t_summary
-	exit 1
-fi
+need_tools "run 'make all'" "$NFATTACK"
 
 # sysctls are set in the agent's namespace only: the root one is compared at the end
 ROOT_SYSCTLS="net/ipv4/tcp_fastopen net/ipv4/ping_group_range net/ipv4/ip_forward"

@@ -21,21 +21,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root_env
 NFATTACK=${NFATTACK:-$NFT_ROOT/build/tools/nfattack}
 
-export NETFENCE_PIN_ROOT=/sys/fs/bpf/nftest-$$
-on_cleanup "nft_remove_pins"
-nft_remove_pins() {
-	local cg
-	for cg in "${AGENT_CG:-}" "${AGENT2_CG:-}"; do
-		[[ -n $cg ]] && "$NETFENCE" detach --cgroup "$cg" >/dev/null 2>&1
-	done
-	rm -rf "$NETFENCE_PIN_ROOT"
-}
+private_pins
 
-if [[ ! -x $NFATTACK ]]; then
-	t_fail "nfattack is built" "$NFATTACK missing (make all)"
-	t_summary
-	exit 1
-fi
+need_tools "run 'make all'" "$NFATTACK"
 
 topo_up || exit 1
 AGENT_CG=$(make_cgroup agent) || exit 1

@@ -12,16 +12,9 @@ set -u
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root_env
 
-export NETFENCE_PIN_ROOT=/sys/fs/bpf/nftest-$$
-on_cleanup 'rm -rf "$NETFENCE_PIN_ROOT"'
-
-for tool in curl wget git node python3 openssl /usr/sbin/squid /usr/lib/squid/security_file_certgen; do
-	if ! command -v "$tool" >/dev/null; then
-		t_fail "needs $tool" "run scripts/install-deps.sh"
-		t_summary
-		exit 1
-	fi
-done
+private_pins
+need_tools "run scripts/install-deps.sh" curl wget git node python3 openssl /usr/sbin/squid \
+	/usr/lib/squid/security_file_certgen
 
 K=$((RANDOM % 200 + 20))
 A=127.77.$K.2	# secure.test (URL rules), other.test (a domain rule)
@@ -29,15 +22,7 @@ E=127.77.$K.3	# evil.test: not allowed
 ORIGIN=$NFT_ROOT/tests/root/tls_origin.py
 
 # The origins' CA and certificate (names of both addresses).
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
-	-subj /CN=nftest-origin-ca -addext basicConstraints=critical,CA:TRUE \
-	-addext keyUsage=critical,keyCertSign,cRLSign \
-	-keyout "$TDIR/oca.key" -out "$TDIR/oca.crt" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=secure.test \
-	-keyout "$TDIR/origin.key" -out "$TDIR/origin.csr" 2>/dev/null
-printf 'subjectAltName=DNS:secure.test,DNS:other.test,DNS:evil.test,DNS:api-1.pat.test,DNS:apix.pat.test\n' >"$TDIR/san.ext"
-openssl x509 -req -in "$TDIR/origin.csr" -CA "$TDIR/oca.crt" -CAkey "$TDIR/oca.key" \
-	-CAcreateserial -days 1 -extfile "$TDIR/san.ext" -out "$TDIR/origin.crt" 2>/dev/null
+origin_certs secure.test other.test evil.test api-1.pat.test apix.pat.test
 chmod 644 "$TDIR/oca.crt"
 chmod 755 "$TDIR"
 
@@ -215,11 +200,8 @@ assert_eq "after the runs: their directories (CA, certificates) are gone" \
 	"$(($(left "$(bg_pid root)") + $(left "$(bg_pid user)")))" 0
 
 bg_start intr "$NETFENCE" run --ssl-bump --allow-domains other.test -- sleep 60
-for i in $(seq 100); do
-	d=$(ls -d /tmp/netfence-run-"$(bg_pid intr)"-* 2>/dev/null | head -1)
-	[ -n "$d" ] && [ -e "$d/ca.crt" ] && [ "$(cat "$CG2/netfence-run-$(bg_pid intr)/agent/cgroup.procs" 2>/dev/null)" ] && break
-	sleep 0.1
-done
+wait_run_cmd intr
+d=$(ls -d /tmp/netfence-run-"$(bg_pid intr)"-* 2>/dev/null | head -1)
 assert_eq "while a run is up: the CA certificate is there" "$([ -e "$d/ca.crt" ] && echo yes)" yes
 assert_eq "while a run is up: its key is already gone (Squid holds it)" "$([ -e "$d/ca.pem" ] && echo yes || echo no)" no
 kill -INT "$(bg_pid intr)"
@@ -228,10 +210,7 @@ bg_wait intr 40
 assert_eq "after Ctrl-C: the CA is gone" "$(left "$(bg_pid intr)")" 0
 
 bg_start killed "$NETFENCE" run --ssl-bump --allow-domains other.test -- sleep 60
-for i in $(seq 100); do
-	[ "$(cat "$CG2/netfence-run-$(bg_pid killed)/agent/cgroup.procs" 2>/dev/null)" ] && break
-	sleep 0.1
-done
+wait_run_cmd killed
 kpid=$(bg_pid killed)
 kill -9 "$kpid"
 bg_wait killed 5

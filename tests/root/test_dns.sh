@@ -11,16 +11,9 @@ set -u
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root_env
 
-export NETFENCE_PIN_ROOT=/sys/fs/bpf/nftest-$$
-on_cleanup 'rm -rf "$NETFENCE_PIN_ROOT"'
-
-for tool in dig python3 unshare curl openssl /usr/sbin/dnsmasq /usr/sbin/squid; do
-	if ! command -v "$tool" >/dev/null; then
-		t_fail "needs $tool" "run scripts/install-deps.sh"
-		t_summary
-		exit 1
-	fi
-done
+private_pins
+need_tools "run scripts/install-deps.sh" dig python3 unshare curl openssl /usr/sbin/dnsmasq \
+	/usr/sbin/squid
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # Debian's python3: a pyenv shim in PATH takes seconds to start
@@ -36,14 +29,7 @@ UPLOG=$TDIR/upstream.log
 
 bg_start upstream "$PY" "$HERE/dns_upstream.py" "$U" 53 "$UPLOG"
 wait_ready upstream || { t_fail "start the upstream" "$(cat "$TDIR/upstream.err")"; t_summary; exit 1; }
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
-	-subj /CN=dns.google -keyout "$TDIR/doh.key" -out "$TDIR/doh.crt" 2>/dev/null
-bg_start doh openssl s_server -quiet -www -accept "$DOH:443" -cert "$TDIR/doh.crt" \
-	-key "$TDIR/doh.key"
-for i in $(seq 50); do
-	ss -ltn | grep -q "$DOH:443" && break
-	sleep 0.1
-done
+tls_server doh "$DOH:443" dns.google
 
 echo "nameserver $U" >"$TDIR/resolv.conf"
 echo "127.77.$K.9 hostsonly.test" >"$TDIR/hosts"
@@ -254,14 +240,15 @@ echo "dnsmasq: failed to create listening socket" >&2
 exit 2
 EOF
 chmod +x "$TDIR/bad-dnsmasq"
-NETFENCE_DNSMASQ=$TDIR/bad-dnsmasq "$NETFENCE" run --allow-domains github.com \
-	--dns-servers "$U" -- true >"$TDIR/bad.out" 2>"$TDIR/bad.err"
+NETFENCE_DNSMASQ=$TDIR/bad-dnsmasq bg_start bad "$NETFENCE" run --allow-domains github.com \
+	--dns-servers "$U" -- true
+bg_wait bad 30
 rc=$?
 assert_eq "a filter that does not start: exit 1" "$rc" 1
 assert_match "a filter that does not start: one Error line" "$(cat "$TDIR/bad.err")" \
 	"^Error: the DNS filter \(dnsmasq\) did not start answering \(it exited\)"
-left=$(ls -d /tmp/netfence-run-*-* 2>/dev/null | while read -r d; do
-	p=${d#/tmp/netfence-run-}; p=${p%%-*}; kill -0 "$p" 2>/dev/null || echo "$d"; done)
+# this run's only: other suites' killed runs may leave theirs for a while
+left=$(ls -d /tmp/netfence-run-"$(bg_pid bad)"-* "$CG2/netfence-run-$(bg_pid bad)" 2>/dev/null)
 assert_eq "a filter that does not start: nothing left" "$left" ""
 
 # attach --dns-proxy: a filter the user runs (here a dnsmasq of the test's own)
@@ -293,11 +280,8 @@ assert_match "--dns-proxy in the agent's cgroup: one Error line" "$(cat "$TDIR/a
 
 # cleanup after a run killed with SIGKILL stops its dnsmasq
 bg_start run2 "$NETFENCE" run --allow-domains github.com --dns-servers "$U" -- sleep 60
-for i in $(seq 100); do
-	P2=$(cat /tmp/netfence-run-"$(bg_pid run2)"-*/dnsmasq.pid 2>/dev/null) && [[ -n $P2 ]] &&
-		[[ -n $(cat "$CG2/netfence-run-$(bg_pid run2)/agent/cgroup.procs" 2>/dev/null) ]] && break
-	sleep 0.1
-done
+wait_run_cmd run2
+P2=$(cat /tmp/netfence-run-"$(bg_pid run2)"-*/dnsmasq.pid 2>/dev/null)
 {
 	kill -KILL "$(bg_pid run2)"
 	bg_wait run2 5

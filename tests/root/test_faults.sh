@@ -38,23 +38,11 @@ N_RUN=${NFT_FAULT_RUN:-14}
 N_RUN_SQUID=${NFT_FAULT_RUN_SQUID:-8}
 N_PAIRS=${NFT_FAULT_PAIRS:-20}
 
-for tool in "$NETFENCE" "$NFPROBE" "$NFSTRESS"; do
-	if [[ ! -x $tool ]]; then
-		t_fail "needs $tool" "run 'make'"
-		t_summary
-		exit 1
-	fi
-done
+need_tools "run 'make'" "$NETFENCE" "$NFPROBE" "$NFSTRESS"
 # Debian's python3 first: a version manager's shim costs a second a call
 PY=/usr/bin/python3
 [[ -x $PY ]] || PY=$(command -v python3)
-for tool in "$PY" bpftool nsenter curl /usr/sbin/squid; do
-	if ! command -v "$tool" >/dev/null; then
-		t_fail "needs $tool" "run scripts/install-deps.sh"
-		t_summary
-		exit 1
-	fi
-done
+need_tools "run scripts/install-deps.sh" "$PY" bpftool nsenter curl /usr/sbin/squid
 
 private_pins
 PIN=$NETFENCE_PIN_ROOT

@@ -21,13 +21,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root_env
 
 DOC=$NFT_ROOT/docs/docker.md
-for tool in curl openssl /usr/sbin/squid "$NFPROBE" "$NETFENCE"; do
-	if ! command -v "$tool" >/dev/null; then
-		t_fail "needs $tool" "run scripts/install-deps.sh and make"
-		t_summary
-		exit 1
-	fi
-done
+need_tools "run scripts/install-deps.sh and make" curl openssl /usr/sbin/squid "$NFPROBE" \
+	"$NETFENCE"
 
 private_pins
 

@@ -30,8 +30,7 @@ for tool in chromium curl openssl "$PY" /usr/sbin/squid /usr/sbin/dnsmasq; do
 	fi
 done
 
-export NETFENCE_PIN_ROOT=/sys/fs/bpf/nftest-$$
-on_cleanup "rm -rf $NETFENCE_PIN_ROOT"
+private_pins
 
 K=$((RANDOM % 200 + 20))
 SITE=127.66.$K.2		# allowed.test, blocked.test (through Squid)
@@ -54,14 +53,7 @@ bg_start mcp "$NFPROBE" serve --http --name mcp --listen "127.0.0.1:$MCP_PORT"
 for p in site mcp; do
 	wait_ready "$p" || { t_fail "start $p" "$(cat "$TDIR/$p.err")"; t_summary; exit 1; }
 done
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
-	-subj /CN=allowed.test -keyout "$TDIR/tls.key" -out "$TDIR/tls.crt" 2>/dev/null
-bg_start tls openssl s_server -quiet -www -accept "$SITE:443" -cert "$TDIR/tls.crt" \
-	-key "$TDIR/tls.key"
-for i in $(seq 50); do
-	ss -ltn | grep -q "$SITE:443" && break
-	sleep 0.1
-done
+tls_server tls "$SITE:443" allowed.test
 printf '%s allowed.test blocked.test\n' "$SITE" >"$TDIR/hosts"
 ln -s "$NFPROBE" "$TDIR/$HOSTILE_COMM"
 

@@ -10,13 +10,7 @@ require_root_env
 
 private_pins
 
-for tool in curl openssl /usr/sbin/squid; do
-	if ! command -v "$tool" >/dev/null; then
-		t_fail "needs $tool" "run scripts/install-deps.sh"
-		t_summary
-		exit 1
-	fi
-done
+need_tools "run scripts/install-deps.sh" curl openssl /usr/sbin/squid
 
 K=$((RANDOM % 200 + 20))
 A=127.77.$K.2	# allowed origins (HTTP and HTTPS)
@@ -232,11 +226,8 @@ assert_eq "no pins left" "$(find "$NETFENCE_PIN_ROOT" -mindepth 1 2>/dev/null | 
 bg_start killed "$NETFENCE" run --allow-domains allowed.test -- sleep 60
 # long enough for a slow guest (make test-kernels under TCG): stopped below
 bg_start live "$NETFENCE" run --allow-domains allowed.test -- sleep 600
-for i in $(seq 100); do
-	[ -d "$CG2/netfence-run-$(bg_pid killed)/agent" ] && [ -d "$CG2/netfence-run-$(bg_pid live)/agent" ] &&
-		[ "$(cat "$CG2/netfence-run-$(bg_pid killed)/agent/cgroup.procs" 2>/dev/null)" ] && break
-	sleep 0.1
-done
+wait_run_cmd killed
+wait_run_cmd live
 killed_pid=$(bg_pid killed)
 kill -9 "$killed_pid"
 bg_wait killed 5

@@ -30,7 +30,7 @@ if [[ -z $BB ]]; then
 	exit 1
 fi
 
-export NETFENCE_PIN_ROOT=/sys/fs/bpf/nftest-$$
+private_pins
 R=$TDIR/root
 mkdir -p "$R"/{bin,etc,proc,sys,dev,tmp,run}
 chmod 1777 "$R/tmp"
@@ -63,11 +63,6 @@ mount -t proc proc "$R/proc" &&
 	t_fail "mount /proc, /sys, /dev in the root" "mount failed"
 	t_summary
 	exit 1
-}
-on_cleanup "nft_remove_pins"
-nft_remove_pins() {
-	chroot "$R" /bin/netfence detach --cgroup "$AGENT_CG" >/dev/null 2>&1
-	rm -rf "$NETFENCE_PIN_ROOT"
 }
 
 libs=$(find "$R" -xdev \( -name '*.so' -o -name '*.so.*' \) -print | head -n 3)

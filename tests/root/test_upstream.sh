@@ -8,16 +8,8 @@ set -u
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root_env
 
-export NETFENCE_PIN_ROOT=/sys/fs/bpf/nftest-$$
-on_cleanup 'rm -rf "$NETFENCE_PIN_ROOT"'
-
-for tool in curl python3 openssl /usr/sbin/squid; do
-	if ! command -v "$tool" >/dev/null; then
-		t_fail "needs $tool" "run scripts/install-deps.sh"
-		t_summary
-		exit 1
-	fi
-done
+private_pins
+need_tools "run scripts/install-deps.sh" curl python3 openssl /usr/sbin/squid
 
 K=$((RANDOM % 200 + 20))
 A=127.77.$K.2	# secure.test, plain.test
@@ -26,15 +18,7 @@ PP=$((20000 + RANDOM % 20000))	# the parent proxy
 DEAD=$((PP + 1))		# nothing listens here
 ORIGIN=$NFT_ROOT/tests/root/tls_origin.py
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
-	-subj /CN=nftest-origin-ca -addext basicConstraints=critical,CA:TRUE \
-	-addext keyUsage=critical,keyCertSign,cRLSign \
-	-keyout "$TDIR/oca.key" -out "$TDIR/oca.crt" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=secure.test \
-	-keyout "$TDIR/origin.key" -out "$TDIR/origin.csr" 2>/dev/null
-printf 'subjectAltName=DNS:secure.test,DNS:evil.test\n' >"$TDIR/san.ext"
-openssl x509 -req -in "$TDIR/origin.csr" -CA "$TDIR/oca.crt" -CAkey "$TDIR/oca.key" \
-	-CAcreateserial -days 1 -extfile "$TDIR/san.ext" -out "$TDIR/origin.crt" 2>/dev/null
+origin_certs secure.test evil.test
 chmod 644 "$TDIR/oca.crt"
 chmod 755 "$TDIR"
 cat >"$TDIR/hosts" <<EOF
