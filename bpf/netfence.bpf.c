@@ -1127,18 +1127,41 @@ static __always_inline int veth_drop(void)
  * rest: spoofed sources, other destinations, IPv6 (the policy refuses
  * native IPv6), IGMP, anything else.
  */
+/*
+ * An ARP frame speaks for one of the agent's own addresses only (or for
+ * 0.0.0.0, a probe): a reply naming another machine of the link (a
+ * neighbour container, Squid's) would have the host, and a bridge's other
+ * ports, send that machine's traffic to the agent. Ethernet/IPv4 ARP only.
+ */
+static __always_inline bool arp_own(struct __sk_buff *skb,
+				    const struct nf_policy *p)
+{
+	__u8 h[8 + 6 + 4];	/* header, sender MAC, sender IPv4 (net) */
+	__be32 sip;
+
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, h, sizeof(h)))
+		return false;
+	/* hardware 1 (Ethernet), protocol 0x0800, lengths 6 and 4 */
+	if (h[0] || h[1] != 1 || h[2] != 0x08 || h[3] || h[4] != 6 || h[5] != 4)
+		return false;
+	__builtin_memcpy(&sip, h + 14, sizeof(sip));
+	return !sip || agent_addr(p, sip);
+}
+
 SEC("tc")
 int veth_ingress(struct __sk_buff *skb)
 {
+	/* read once: the compiler must not address ctx fields by offset */
+	__u32 proto = skb->protocol;
 	const struct nf_policy *p;
 	struct iphdr iph;
 	__be16 ports[2];
 	__u32 slot;
 
-	if (skb->protocol == bpf_htons(ETH_P_ARP))
-		return TC_ACT_OK;
 	p = policy_in_force(&slot);
-	if (!p || skb->protocol != bpf_htons(ETH_P_IP))
+	if (p && proto == bpf_htons(ETH_P_ARP) && arp_own(skb, p))
+		return TC_ACT_OK;
+	if (!p || proto != bpf_htons(ETH_P_IP))
 		return veth_drop();
 	if (bpf_skb_load_bytes(skb, ETH_HLEN, &iph, sizeof(iph)) ||
 	    iph.version != 4 || iph.ihl < 5)

@@ -356,9 +356,43 @@ frame() {
 in_host() {
 	"$NFATTACK" -n "$HOST_NS" exec "$@"
 }
+# arp_spoof NAME WANT(taken|dropped): the agent (root, CAP_NET_RAW) sends an
+# ARP reply "VICTIM is-at <the agent's MAC>" to the host; the host has a
+# (stale) entry for VICTIM, another machine of the link, as it would for a
+# neighbour container or Squid's. Taken, the host (and a bridge's other
+# ports) sends VICTIM's traffic to the agent.
+VICTIM=10.200.$TOPO_K.55
+AGENT_MAC=$(ip -n "$AGENT_NS" -br link show nfa0 | awk '{ print $3 }')
+arp_spoof() {
+	local name=$1 want=$2 out
+	ip -n "$HOST_NS" neigh replace "$VICTIM" lladdr 02:00:00:00:00:55 dev nfh0 nud stale
+	sleep 1.2	# past the entry's locktime, when a reply may override it
+	out=$("${FRAME_ATK[@]}" exec python3 -c '
+import socket, sys
+dev, victim, gw, dmac, smac = sys.argv[1:6]
+mac = lambda m: bytes.fromhex(m.replace(":", ""))
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((dev, 0))
+arp = (b"\x00\x01\x08\x00\x06\x04\x00\x02" + mac(smac) + socket.inet_aton(victim) +
+       mac(dmac) + socket.inet_aton(gw))
+s.send(mac(dmac) + mac(smac) + b"\x08\x06" + arp)
+print("sent")' nfa0 "$VICTIM" "$GW_IP" "$HOST_MAC" "$AGENT_MAC" 2>&1)
+	sleep 0.2
+	got=$(ip -n "$HOST_NS" neigh show "$VICTIM" dev nfh0)
+	if [[ $out != sent ]]; then
+		t_fail "$name" "the ARP reply was not sent: $out"
+	elif [[ $want == taken && $got == *"$AGENT_MAC"* ]] ||
+		[[ $want == dropped && $got == *02:00:00:00:00:55* ]]; then
+		t_pass "$name"
+	else
+		t_fail "$name" "the host's entry for $VICTIM: $got"
+	fi
+	ip -n "$HOST_NS" neigh del "$VICTIM" dev nfh0 2>/dev/null
+}
 
 frame "baseline: AF_PACKET frame with a spoofed source reaches the host" arrives --bind "$SPOOF"
 frame "baseline: AF_PACKET frame from the agent's address reaches the host" arrives
+arp_spoof "baseline: an ARP reply for another machine's address rewrites the host's entry" taken
 attach_agent "$AGENT_CG" >/dev/null 2>&1
 LSM=$(status_field "$AGENT_CG" bpf_lsm)
 if [[ $LSM == True ]]; then
@@ -389,6 +423,7 @@ veth_suite() {
 	frame "--veth ($mode): a spoofed AF_PACKET frame is dropped on the host side" dropped \
 		--bind "$SPOOF"
 	frame "--veth ($mode): a frame from the agent's address to a refused port is dropped" dropped
+	arp_spoof "--veth ($mode): an ARP reply for another machine's address is dropped" dropped
 	expect_reply "--veth ($mode): redirected TCP still reaches the proxy (ARP too)" \
 		"HELLO proxy" "${ATK[@]}" tcp --timeout 2000 "$ORIGIN1" 80
 	expect_reply "--veth ($mode): DNS to the allowed resolver still works" \
