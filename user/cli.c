@@ -139,3 +139,14 @@ int cgroup_arg(const char *path, int pid, const char *path_flag,
 	*out = buf;
 	return 0;
 }
+
+int cli_open_cgroup(const char *flag, const char *path, struct cgroup_ref *ref)
+{
+	char why[256];
+
+	if (cgroup_open(path, ref, why, sizeof(why))) {
+		p_err("%s '%s': %s", flag, path, why);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}

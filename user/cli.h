@@ -59,4 +59,12 @@ int parse_cgroup_cmd(int argc, char **argv, const char *usage,
 		     int (*fn)(void *ctx, int id, const char *arg), void *ctx,
 		     char *buf, size_t len, const char **path);
 
+struct cgroup_ref;
+
+/*
+ * Opens the cgroup at path (a flag's value) into ref. Returns 0, or
+ * EXIT_USAGE after an Error line naming flag and path.
+ */
+int cli_open_cgroup(const char *flag, const char *path, struct cgroup_ref *ref);
+
 #endif /* NETFENCE_CLI_H */

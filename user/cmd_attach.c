@@ -63,18 +63,6 @@ const char detach_usage[] =
 	"Usage: netfence detach --cgroup PATH | --pid PID\n"
 	"Remove everything attach made for the cgroup. Exit 1 if it has no policy.\n";
 
-static int open_cgroup(const char *flag, const char *path,
-		       struct cgroup_ref *ref)
-{
-	char why[256];
-
-	if (cgroup_open(path, ref, why, sizeof(why))) {
-		p_err("%s '%s': %s", flag, path, why);
-		return EXIT_USAGE;
-	}
-	return EXIT_OK;
-}
-
 static void print_attached(const struct cgroup_ref *cg,
 			   const struct cgroup_ref *proxy_cg,
 			   const struct policy *pol,
@@ -366,11 +354,11 @@ int do_attach(int argc, char **argv)
 	ret = require_root("attach");
 	if (ret)
 		goto out;
-	ret = open_cgroup(o.pid ? "--pid" : "--cgroup", cgpath, &cg);
+	ret = cli_open_cgroup(o.pid ? "--pid" : "--cgroup", cgpath, &cg);
 	if (ret)
 		goto out;
 	if (pcgpath) {
-		ret = open_cgroup(o.proxy_pid ? "--proxy-pid" : "--proxy-cgroup",
+		ret = cli_open_cgroup(o.proxy_pid ? "--proxy-pid" : "--proxy-cgroup",
 				  pcgpath, &proxy_cg);
 		if (ret)
 			goto out;

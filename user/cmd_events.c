@@ -100,7 +100,7 @@ int do_events(int argc, char **argv)
 	unsigned long timeout = 0;
 	struct events_opts opts = { &ctx, &timeout };
 	struct sigaction sa = { .sa_handler = on_signal };
-	char why[256], cgbuf[CGROUP_PATH_MAX];
+	char cgbuf[CGROUP_PATH_MAX];
 	struct ring_buffer *rb;
 	struct timespec t0, now;
 	const char *path;
@@ -113,10 +113,8 @@ int do_events(int argc, char **argv)
 	ret = require_root("events");
 	if (ret)
 		return ret;
-	if (path && cgroup_open(path, &cg, why, sizeof(why))) {
-		p_err("--cgroup '%s': %s", path, why);
+	if (path && cli_open_cgroup("--cgroup", path, &cg))
 		return EXIT_USAGE;
-	}
 	cgroup_close(&cg);
 	rb = events_open(path ? cg.id : 0, on_event, &ctx, &n);
 	if (!rb) {

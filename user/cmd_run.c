@@ -38,6 +38,7 @@
 #include "enforce.h"
 #include "events.h"
 #include "files.h"
+#include "proc.h"
 #include "log.h"
 #include "parse.h"
 #include "json.h"
@@ -668,7 +669,7 @@ static void teardown(struct run_ctx *r)
 	if (r->made_agent)
 		remove_cgroup(r->agent);
 	if (r->dns > 0)
-		dnsmasq_stop(r->dns, 2000);
+		proc_stop_service(r->dns, 2000);
 	if (r->own_proxy && r->squid_name[0]) {
 		if (r->squid > 0)
 			squid_stop(r->squid, r->squid_name, 5000);

@@ -255,7 +255,7 @@ static int show(const struct policy_state *ps, void *ctx)
 int do_status(int argc, char **argv)
 {
 	struct cgroup_ref cg = { .fd = -1 };
-	char err[512], why[256], cgbuf[CGROUP_PATH_MAX];
+	char err[512], cgbuf[CGROUP_PATH_MAX];
 	struct status_ctx c = { 0 };
 	struct json jw;
 	const char *path;
@@ -268,10 +268,8 @@ int do_status(int argc, char **argv)
 	ret = require_root("status");
 	if (ret)
 		return ret;
-	if (path && cgroup_open(path, &cg, why, sizeof(why))) {
-		p_err("--cgroup '%s': %s", path, why);
+	if (path && cli_open_cgroup("--cgroup", path, &cg))
 		return EXIT_USAGE;
-	}
 	cgroup_close(&cg);
 
 	if (json_output) {

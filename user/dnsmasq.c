@@ -112,23 +112,6 @@ int dnsmasq_wait_ready(pid_t pid, uint32_t addr, uint16_t port, int timeout_ms,
 	}
 }
 
-void dnsmasq_stop(pid_t pid, int timeout_ms)
-{
-	struct timespec tick = { 0, 10 * 1000 * 1000 };
-	int status;
-
-	if (pid <= 0)
-		return;
-	kill(pid, SIGTERM);
-	for (int waited = 0; waited < timeout_ms; waited += 10) {
-		if (waitpid(pid, &status, WNOHANG) != 0)
-			return;
-		nanosleep(&tick, NULL);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-}
-
 uint16_t free_udp_tcp_port(uint32_t addr)
 {
 	for (int tries = 0; tries < 32; tries++) {

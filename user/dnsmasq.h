@@ -41,9 +41,6 @@ pid_t dnsmasq_start(const char *conf, const char *cgroup_dir, const char *log,
 int dnsmasq_wait_ready(pid_t pid, uint32_t addr, uint16_t port, int timeout_ms,
 		       int *status);
 
-/* SIGTERM, then SIGKILL after timeout_ms; reaps it. */
-void dnsmasq_stop(pid_t pid, int timeout_ms);
-
 /* A port free for both UDP and TCP on addr (net order), host order; 0: none. */
 uint16_t free_udp_tcp_port(uint32_t addr);
 

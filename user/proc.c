@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -149,4 +150,21 @@ pid_t proc_start_service(const char *bin, char *const argv[], const char *cgroup
 		_exit(127);
 	}
 	return pid;
+}
+
+void proc_stop_service(pid_t pid, int timeout_ms)
+{
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	int status;
+
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	for (int waited = 0; waited < timeout_ms; waited += 10) {
+		if (waitpid(pid, &status, WNOHANG) != 0)
+			return;
+		nanosleep(&tick, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
 }

@@ -35,4 +35,10 @@ int proc_capture(char *const argv[], const char *const *paths, unsigned int flag
 pid_t proc_start_service(const char *bin, char *const argv[], const char *cgroup_dir,
 			 const char *log, rlim_t nofile);
 
+/*
+ * Stops a service proc_start_service started: SIGTERM, then SIGKILL if it
+ * has not exited timeout_ms later; reaped either way. pid <= 0: nothing.
+ */
+void proc_stop_service(pid_t pid, int timeout_ms);
+
 #endif /* NETFENCE_PROC_H */

@@ -131,20 +131,9 @@ void squid_remove_run_shm(int run_pid)
 
 void squid_stop(pid_t pid, const char *name, int timeout_ms)
 {
-	struct timespec tick = { 0, 10 * 1000 * 1000 };
-	int status;
-
 	if (pid <= 0)
 		return;
-	kill(pid, SIGTERM);
-	for (int waited = 0; waited < timeout_ms; waited += 10) {
-		if (waitpid(pid, &status, WNOHANG) != 0)
-			goto out;
-		nanosleep(&tick, NULL);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-out:
+	proc_stop_service(pid, timeout_ms);
 	squid_remove_shm(name);
 }
 
