@@ -202,7 +202,7 @@ out:
 EOF
 
 if gcc -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -Iinclude -Iuser \
-	"$T/driver.c" user/squid_conf.c user/domains.c user/urls.c user/parse.c user/proc.c user/files.c user/cgroup.c -o "$T/driver" 2>"$T/gcc.err"; then
+	"$T/driver.c" user/squid_conf.c user/domains.c user/urls.c user/parse.c user/proc.c user/files.c user/cgroup.c -lidn2 -o "$T/driver" 2>"$T/gcc.err"; then
 	ok "driver builds"
 else
 	ko "driver builds: $(head -3 "$T/gcc.err")"
