@@ -1160,6 +1160,7 @@ static void __attribute__((noreturn)) child_main(const struct run_ctx *r)
 		}
 	}
 	if (sandbox_mounts(err, sizeof(err)) ||
+	    (r->dns_filter && sandbox_hide_resolvers(err, sizeof(err))) ||
 	    (r->bump && trust_run_ca(r, err, sizeof(err))) ||
 	    sandbox_caps(err, sizeof(err)) ||
 	    sandbox_seccomp(err, sizeof(err))) {

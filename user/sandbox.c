@@ -268,6 +268,30 @@ static const char *const proc_masked[] = { "/proc/kcore", "/proc/keys", "/proc/t
  * ProtectSystem=full): no /etc/ld.so.preload, cron or systemd unit, no
  * binary replaced. /var, /root, /home, /tmp and /opt stay writable.
  */
+/* Unix sockets of resolver daemons that answer every user (mode 0666). */
+static const char *const resolver_sockets[] = {
+	"/run/systemd/resolve/io.systemd.Resolve",
+	"/run/systemd/resolve/io.systemd.Resolve.Monitor",
+	"/run/nscd/socket",
+	"/var/run/nscd/socket",
+};
+
+int sandbox_hide_resolvers(char *err, size_t errlen)
+{
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(resolver_sockets) / sizeof(resolver_sockets[0]); i++) {
+		if (lstat(resolver_sockets[i], &st) || !S_ISSOCK(st.st_mode))
+			continue;
+		if (mount("/dev/null", resolver_sockets[i], NULL, MS_BIND, NULL)) {
+			snprintf(err, errlen, "mask %s: %s", resolver_sockets[i],
+				 strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
 static const char *const system_readonly[] = { "/usr",	 "/etc", "/boot",
 						"/efi",	 "/bin", "/sbin",
 						"/lib",	 "/lib32", "/lib64",

@@ -32,6 +32,14 @@ int sandbox_mounts(char *err, size_t errlen);
 /* Drops every capability but the kept ones from all sets, the bounding set too. */
 int sandbox_caps(char *err, size_t errlen);
 
+/*
+ * With the DNS filter: the host's resolver daemons' Unix sockets
+ * (systemd-resolved's varlink, nscd's), which resolve any name for any user
+ * past the filter, are masked with /dev/null (a connect is refused). After
+ * sandbox_mounts. 0, or a negative errno with the reason in err.
+ */
+int sandbox_hide_resolvers(char *err, size_t errlen);
+
 /* no_new_privs, then the seccomp filter (libseccomp). */
 int sandbox_seccomp(char *err, size_t errlen);
 

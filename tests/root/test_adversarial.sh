@@ -767,6 +767,34 @@ expect "run: a socket passed in by the caller is not inherited" \
 expect "run: AF_UNIX to a host socket is outside the network policy (documented)" \
 	reached=true "reply=HELLO hostunix" @hostunix+1 -- \
 	nfrun -- "$NFATTACK" unix "$TDIR/host.sock"
+# A host resolver daemon over local IPC resolves any name for any user
+# (systemd-resolved's varlink socket is mode 0666): DNS to any name past
+# run's DNS filter. The stand-in, in a private mount namespace over a tmpfs
+# at /run/systemd: a Unix server at resolved's path.
+resolved_run() {
+	unshare -m --propagation private bash -c '
+	mount -t tmpfs -o size=64k,mode=0755 nftest /run/systemd || exit 3
+	mkdir /run/systemd/resolve || exit 3
+	sock=/run/systemd/resolve/io.systemd.Resolve
+	timeout 30 "$1" serve --name resolved --unix $sock >"$2/resolved.out" 2>>"$2/resolved.err" &
+	srv=$!
+	for ((i = 0; i < 100; i++)); do
+		grep -qx READY "$2/resolved.out" 2>/dev/null && break
+		sleep 0.05
+	done
+	chmod 0666 $sock
+	shift 2
+	"$@" unix $sock
+	kill $srv 2>/dev/null
+	wait $srv 2>/dev/null
+	exit 0' _ "$NFATTACK" "$TDIR" "$@"
+}
+expect "baseline: a resolver daemon's socket (mode 0666) answers uid 65534" \
+	reached=true "reply=HELLO resolved" -- resolved_run setpriv --reuid 65534 \
+	--regid 65534 --clear-groups "$NFATTACK"
+expect "run --allow-domains --user: the resolver daemons' sockets are masked (the DNS filter holds)" \
+	reached=false -- resolved_run timeout -k 5 30 "$NETFENCE" run --allow-domains example.test \
+	--user nobody -- "$NFATTACK"
 left=0
 while read -r d; do
 	d=${d#'"cgroup":"/'}
