@@ -89,7 +89,8 @@ static __always_inline void record_orig(void *ctx, struct decision *d,
 			return;
 		o->addr = addr;
 		o->port = port;
-		o->flags |= NF_SK_REDIRECTED;
+		/* its next SYN stores the record anew */
+		o->flags = (o->flags | NF_SK_REDIRECTED) & ~NF_SK_STORED;
 		return;
 	}
 	if (err) {
@@ -713,7 +714,9 @@ static __always_inline bool passive_reply(struct __sk_buff *skb, __u32 family,
 
 /*
  * The SYN of a redirected connection: copy its record to the 4-tuple the
- * proxy will see, before the proxy can accept it.
+ * proxy will see, before the proxy can accept it. Once per connect: a
+ * retransmitted SYN finds the record there already (the proxy cannot have
+ * read it before the handshake completes).
  */
 static __always_inline void store_orig(struct __sk_buff *skb,
 				       const struct iphdr *iph,
@@ -724,7 +727,8 @@ static __always_inline void store_orig(struct __sk_buff *skb,
 	struct nf_tuple t;
 
 	o = bpf_map_lookup_elem(&orig_ck, &cookie);
-	if (!o || !(o->flags & NF_SK_REDIRECTED))
+	if (!o || (o->flags & (NF_SK_REDIRECTED | NF_SK_STORED)) !=
+			  NF_SK_REDIRECTED)
 		return;
 	t.client_addr = iph->saddr;
 	t.client_port = th->source;
@@ -732,10 +736,12 @@ static __always_inline void store_orig(struct __sk_buff *skb,
 	t.proxy_port = th->dest;
 	ans = *o;
 	ans.flags = 0;
-	if (bpf_map_update_elem(&orig4, &t, &ans, BPF_ANY))
+	if (bpf_map_update_elem(&orig4, &t, &ans, BPF_ANY)) {
 		count(NF_STAT_ORIG_STORE_FAIL);
-	else
-		count(NF_STAT_ORIG_STORED);
+		return;
+	}
+	o->flags |= NF_SK_STORED;
+	count(NF_STAT_ORIG_STORED);
 }
 
 static __always_inline bool is_intercept(const struct nf_policy *p,

@@ -94,6 +94,7 @@ struct nf_bypass_key {
  * destination of a redirected connection.
  */
 #define NF_SK_REDIRECTED	(1u << 0)	/* addr/port hold the original */
+#define NF_SK_STORED		(1u << 1)	/* copied to orig4 at this connect's SYN */
 #define NF_SK_COUNTED		(1u << 2)	/* counted in "conns" until released */
 
 struct nf_orig {
