@@ -2,11 +2,13 @@
 /* netfence attach / detach: put a cgroup under policy, and take it off. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "cgroup.h"
 #include "check.h"
@@ -247,6 +249,28 @@ static const char *agent_hosts(const char *hosts_file, int pid,
 }
 
 /*
+ * The agent's own hosts file is the agent's to replace (outside Docker,
+ * which bind-mounts it): a FIFO or a device there would hang the read.
+ * Missing is fine (the host's files are asked next). Reported.
+ */
+static bool agent_hosts_regular(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return true;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		p_err("--hosts-file: the agent's own %s is not a regular file: give --hosts-file or --host-gateway",
+		      path);
+		close(fd);
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
+/*
  * A gateway address read from the agent's own hosts file is the agent's
  * word: a root agent writes its /etc/hosts, and a bypass pair to a server of
  * its choosing would be a way out. It is taken only where a host gateway can
@@ -331,6 +355,8 @@ int do_attach(int argc, char **argv)
 	}
 	o.agent_hosts_path = agent_hosts(x.hosts_file, o.pid, cgpath, hostsbuf,
 					 sizeof(hostsbuf), &hosts_pid);
+	if (hosts_pid && !agent_hosts_regular(o.agent_hosts_path))
+		goto out;
 	if (!o.proxy.set) {
 		p_err("--proxy IP:PORT is required");
 		goto out;

@@ -681,6 +681,14 @@ assert_match "agent's hosts file naming an address off the agent's link and off 
 	"$? $out" "^2 Error: --host-gateway 'host.docker.internal': $ORIGIN1 \\(from /proc/$cpid/root/etc/hosts, which the agent can write\\) is neither an address of this host nor on the agent's own network"
 denied "agent's hosts file: the agent's server on an allowed host port stays refused" -- \
 	"$NFATTACK" -c "$CTR_CG" -n "$AGENT_NS" tcp "$ORIGIN1" 6001
+# ... or makes it a FIFO (where it is no bind mount: not Docker): the read
+# must not hang the operator's attach
+mkfifo "$TDIR/ctr-fifo"
+nsenter -t "$cpid" -m mount --bind "$TDIR/ctr-fifo" /etc/hosts
+out=$(timeout 10 "$NETFENCE" attach --pid "$cpid" --proxy "$GW_IP:3129" --enable-host-access \
+	--allow-host-ports 6001 --dns-servers "$GW_IP" 2>&1)
+assert_match "agent's hosts file made a FIFO: attach does not hang, exit 2" "$? $out" \
+	"^2 Error: --hosts-file: the agent's own /proc/$cpid/root/etc/hosts is not a regular file"
 "$NETFENCE" detach --pid "$cpid" >/dev/null
 bg_stop ctr
 
