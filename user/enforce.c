@@ -30,8 +30,8 @@ static const char *const map_pins[] = { "state", "policy", "bypass", "stats",
 					"meta", "events", "conns" };
 
 /*
- * Agent-side links, in the order they are attached: the ones that decide
- * connects first, the packet filter last. All required.
+ * Agent-side links, by the name of their program, in the order they are
+ * attached (the packet filter first: see attach_new). All required.
  */
 static const char *const agent_links[] = { "egress",	   "connect4",
 					   "connect6",	   "sendmsg4",
@@ -576,19 +576,15 @@ static int attach_new(const struct cgroup_ref *cg,
 	 * The packet filter first: with the gate closed it drops every
 	 * packet, so an attach killed after any link refuses everything.
 	 */
-	progs[0] = skel->progs.egress;
-	progs[1] = skel->progs.connect4;
-	progs[2] = skel->progs.connect6;
-	progs[3] = skel->progs.sendmsg4;
-	progs[4] = skel->progs.sendmsg6;
-	progs[5] = skel->progs.sock_create;
-	progs[6] = skel->progs.getpeername4;
-	progs[7] = skel->progs.getpeername6;
-	progs[8] = skel->progs.recvmsg4;
-	progs[9] = skel->progs.recvmsg6;
-	progs[10] = skel->progs.ingress;
-	progs[11] = skel->progs.mcast_join;
-	progs[12] = skel->progs.sock_release;
+	for (i = 0; i < N_AGENT_LINKS; i++) {
+		/* agent_links are the programs' names */
+		progs[i] = bpf_object__find_program_by_name(skel->obj, agent_links[i]);
+		if (!progs[i]) {
+			ret = -ENOENT;
+			set_err(err, errlen, "no program %s in the BPF object", agent_links[i]);
+			goto out_rm;
+		}
+	}
 	for (i = 0; i < N_AGENT_LINKS; i++) {
 		if (!bpf_program__autoload(progs[i]))
 			continue;	/* sock_release: see enforce_conn_count_supported */
