@@ -509,11 +509,14 @@ int sock_create(struct bpf_sock *sk)
 SEC("cgroup/sock_release")
 int sock_release(struct bpf_sock *sk)
 {
-	__u64 cookie = bpf_get_socket_cookie(sk);
 	struct nf_orig *o;
 	__u32 zero = 0;
-	__u64 *n;
+	__u64 cookie, *n;
 
+	/* records are made for TCP connects only: DNS and other UDP skip */
+	if (sk->protocol != IPPROTO_TCP)
+		return 1;
+	cookie = bpf_get_socket_cookie(sk);
 	o = bpf_map_lookup_elem(&orig_ck, &cookie);
 	if (!o)
 		return 1;

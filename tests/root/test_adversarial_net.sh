@@ -200,16 +200,33 @@ expect_reply() {
 expect_reply "agent B reaches the shared proxy (redirected)" "HELLO proxy" \
 	"${ATK2[@]}" tcp --timeout 2000 "$ORIGIN1" 80
 
-# Agent A holds 400 idle redirected connections (its default limit is 256).
-rm -f "$TDIR/go"
-bg_start holdA "${ATK[@]}" hold-many --timeout 3000 --go "$TDIR/go" \
-	--ready "$TDIR/heldA" 400 "$ORIGIN1" 80
-wait_file "$TDIR/heldA"
-expect_reply "agent A holding 400 connections: agent B still reaches the proxy" \
-	"HELLO proxy" "${ATK2[@]}" tcp --timeout 3000 "$ORIGIN1" 80
-touch "$TDIR/go"
-bg_wait holdA 10 >/dev/null
-outA=$(tail -n 1 "$TDIR/holdA.out")
+# hold_400 NAME WHAT HOST PORT: agent A holds 400 idle connections to HOST
+# PORT (its default limit is 256) while agent B must still reach the proxy
+# there; sets HELD to agent A's result line.
+hold_400() {
+	local name=$1 what=$2 host=$3 port=$4
+
+	rm -f "$TDIR/go"
+	bg_start "$name" "${ATK[@]}" hold-many --timeout 3000 --go "$TDIR/go" \
+		--ready "$TDIR/held.$name" 400 "$host" "$port"
+	wait_file "$TDIR/held.$name"
+	expect_reply "agent A holding 400 $what: agent B still reaches the proxy" \
+		"HELLO proxy" "${ATK2[@]}" tcp --timeout 3000 "$host" "$port"
+	touch "$TDIR/go"
+	bg_wait "$name" 10 >/dev/null
+	HELD=$(tail -n 1 "$TDIR/$name.out")
+}
+# conns_drained: wait (at most 2 s) for agent A's open-connection count to be 0
+conns_drained() {
+	local i
+	for ((i = 0; i < 40; i++)); do
+		[[ $(status_field "$AGENT_CG" connections) == 0 ]] && return
+		sleep 0.05
+	done
+}
+
+hold_400 holdA connections "$ORIGIN1" 80
+outA=$HELD
 assert_eq "agent A: 256 connections opened (the default limit), 144 refused with EPERM" \
 	"$(json_field "$outA" opened) $(json_field "$outA" refused)" "256 144"
 n=$(status_field "$AGENT_CG" deny_connlimit)
@@ -229,10 +246,7 @@ assert_eq "status: 20 redirected connections open" "$(status_field "$AGENT_CG" c
 # kill -9 with everything open: the count goes back to 0
 kill -KILL "$(bg_pid holdA2)"
 bg_wait holdA2 5 >/dev/null
-for ((i = 0; i < 40; i++)); do
-	[[ $(status_field "$AGENT_CG" connections) == 0 ]] && break
-	sleep 0.05
-done
+conns_drained
 assert_eq "kill -9 of the holder: the count returns to 0" \
 	"$(status_field "$AGENT_CG" connections)" 0
 
@@ -252,10 +266,7 @@ assert_eq "2000 connects refused by the proxy port (RST)" "$(json_field "$out" f
 out=$("${ATK[@]}" hold-many --timeout 300 --go "$TDIR/go" 1000 "$ORIGIN1" 80)
 assert_match "1000 connects to an address that never answers" \
 	"$(json_field "$out" opened)" '^0$'
-for ((i = 0; i < 40; i++)); do
-	[[ $(status_field "$AGENT_CG" connections) == 0 ]] && break
-	sleep 0.05
-done
+conns_drained
 assert_eq "after 5,000 connects reset, refused or unanswered: the count is 0" \
 	"$(status_field "$AGENT_CG" connections)" 0
 st=$(status_field "$AGENT_CG" redirect)
@@ -295,21 +306,11 @@ assert_eq "released sockets give their records back: 100 more connects, none ref
 "$NETFENCE" attach --cgroup "$AGENT2_CG" --proxy "$GW_IP:3141" --forward-proxy "$GW_IP:3140" \
 	--dns-servers "$GW_IP" >"$TDIR/attachF.out" 2>&1 ||
 	t_fail "attach agent B with the stand-in as forward proxy" "$(cat "$TDIR/attachF.out")"
-rm -f "$TDIR/go"
-bg_start holdF "${ATK[@]}" hold-many --timeout 3000 --go "$TDIR/go" \
-	--ready "$TDIR/heldF" 400 "$GW_IP" 3140
-wait_file "$TDIR/heldF"
-expect_reply "agent A holding 400 forward-proxy connections: agent B still reaches the proxy" \
-	"HELLO proxy" "${ATK2[@]}" tcp --timeout 3000 "$GW_IP" 3140
-touch "$TDIR/go"
-bg_wait holdF 10 >/dev/null
-outF=$(tail -n 1 "$TDIR/holdF.out")
+hold_400 holdF "forward-proxy connections" "$GW_IP" 3140
+outF=$HELD
 assert_eq "agent A: 256 forward-proxy connections opened, 144 refused with EPERM" \
 	"$(json_field "$outF" opened) $(json_field "$outF" refused)" "256 144"
-for ((i = 0; i < 40; i++)); do
-	[[ $(status_field "$AGENT_CG" connections) == 0 ]] && break
-	sleep 0.05
-done
+conns_drained
 assert_eq "forward-proxy connections closed: the count returns to 0" \
 	"$(status_field "$AGENT_CG" connections)" 0
 
